@@ -1,0 +1,189 @@
+"""Records that cross boundaries: objectives, statuses, observations, metric values.
+
+Every record here is a frozen dataclass or an Enum with explicit string values (the values are stored in
+the database: append new members, never change a value).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Mapping, Union
+
+from hyperjob.errors import SpecError
+
+#: A configuration: hyperparameter name -> value (tuned hyperparameters only, unless said otherwise).
+Configuration = dict[str, Any]
+
+
+def config_key(config: Mapping[str, Any]) -> str:
+    """A canonical, hashable key of a configuration (sorted JSON). Equal configurations give equal keys."""
+    return json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
+
+
+class Direction(str, Enum):
+    """Whether the objective metric is maximized or minimized (SageMaker's spelling)."""
+
+    MAXIMIZE = "Maximize"
+    MINIMIZE = "Minimize"
+
+    @classmethod
+    def parse(cls, value: "str | Direction", path: str = "objective.type") -> "Direction":
+        """Accept ``maximize``/``minimize`` in any case, and ``max``/``min``."""
+        if isinstance(value, Direction):
+            return value
+        text = str(value).strip().lower()
+        if text in ("maximize", "max"):
+            return cls.MAXIMIZE
+        if text in ("minimize", "min"):
+            return cls.MINIMIZE
+        raise SpecError(f"unknown objective direction {value!r}. Use 'maximize' or 'minimize'.", path=path)
+
+
+@dataclass(frozen=True)
+class Objective:
+    """The objective: a metric name and a direction. Declared once, in the spec, and passed down."""
+
+    metric: str
+    direction: Direction = Direction.MINIMIZE
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "direction", Direction.parse(self.direction))
+        if not self.metric or not str(self.metric).strip():
+            raise SpecError("the objective needs a metric name, got an empty one.", path="objective.metric")
+
+    @property
+    def maximize(self) -> bool:
+        return self.direction is Direction.MAXIMIZE
+
+    def loss(self, value: float) -> float:
+        """The value as a loss (lower is better): ``-value`` when maximizing."""
+        return -float(value) if self.maximize else float(value)
+
+    def is_better(self, a: float | None, b: float | None) -> bool:
+        """True if ``a`` is strictly better than ``b`` (``None`` and NaN are worst)."""
+        if a is None or (isinstance(a, float) and math.isnan(a)):
+            return False
+        if b is None or (isinstance(b, float) and math.isnan(b)):
+            return True
+        return self.loss(a) < self.loss(b)
+
+
+class TrainingJobStatus(str, Enum):
+    """Status of a training job, as SageMaker names it, plus ``Pending`` (recorded, not yet launched)."""
+
+    PENDING = "Pending"
+    IN_PROGRESS = "InProgress"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+    STOPPING = "Stopping"
+    STOPPED = "Stopped"
+
+    @property
+    def terminal(self) -> bool:
+        return self in (TrainingJobStatus.COMPLETED, TrainingJobStatus.FAILED, TrainingJobStatus.STOPPED)
+
+
+class TuningJobStatus(str, Enum):
+    """Status of a tuning job, as SageMaker names it."""
+
+    IN_PROGRESS = "InProgress"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+    STOPPING = "Stopping"
+    STOPPED = "Stopped"
+
+    @property
+    def terminal(self) -> bool:
+        return self in (TuningJobStatus.COMPLETED, TuningJobStatus.FAILED, TuningJobStatus.STOPPED)
+
+
+@dataclass(frozen=True)
+class MetricValue:
+    """One value of one metric of a training job.
+
+    ``step`` is what the program reported as the step (``hyperjob.report(step=...)``), or, for metrics read
+    from log lines, the 0-based count of earlier values of the same metric in that training job.
+    ``timestamp`` is seconds since the epoch.
+    """
+
+    name: str
+    value: float
+    step: int
+    timestamp: float = 0.0
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A configuration is being evaluated (re-registered on resume, or evaluated outside ``suggest``)."""
+
+    config: Configuration
+    training_job: str | None = None
+
+
+@dataclass(frozen=True)
+class Intermediate:
+    """An intermediate objective value of a running (or early-stopped) training job at ``step``."""
+
+    config: Configuration
+    step: int
+    value: float
+    training_job: str | None = None
+
+
+@dataclass(frozen=True)
+class Final:
+    """The final objective value of a completed training job."""
+
+    config: Configuration
+    value: float
+    training_job: str | None = None
+    #: the step (resource) at which the value was reached, when known
+    step: int | None = None
+
+
+@dataclass(frozen=True)
+class Failed:
+    """A training job failed (or completed without reporting the objective): no value, a reason."""
+
+    config: Configuration
+    reason: str = ""
+    training_job: str | None = None
+
+
+Observation = Union[Pending, Intermediate, Final, Failed]
+
+
+@dataclass(frozen=True)
+class TrainingJobRecord:
+    """A training job as the store holds it."""
+
+    id: str
+    tuning_job: str
+    index: int
+    config: Configuration
+    status: TrainingJobStatus
+    created_at: float
+    started_at: float | None = None
+    ended_at: float | None = None
+    failure_reason: str | None = None
+    final_objective: float | None = None
+    attempt: int = 0
+    pid: int | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TuningJobRecord:
+    """A tuning job as the store holds it. ``spec`` is the validated spec as JSON-able data."""
+
+    name: str
+    spec: Mapping[str, Any]
+    status: TuningJobStatus
+    created_at: float
+    ended_at: float | None = None
+    status_reason: str | None = None
+    parents: tuple[str, ...] = ()
+    consumed_runtime_s: float = 0.0

@@ -1,0 +1,53 @@
+"""The store interface: every state change of a tuning job, written before it is acted on."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
+
+from hyperjob.records import (
+    Configuration,
+    MetricValue,
+    TrainingJobRecord,
+    TrainingJobStatus,
+    TuningJobRecord,
+    TuningJobStatus,
+)
+
+
+@runtime_checkable
+class Store(Protocol):
+    """The single source of truth for tuning jobs. Safe to use from several processes at once."""
+
+    # tuning jobs
+    def create_tuning_job(self, name: str, spec: Mapping[str, Any], parents: Sequence[str] = ()) -> TuningJobRecord: ...
+    def get_tuning_job(self, name: str) -> TuningJobRecord: ...  # StoreError if unknown
+    def list_tuning_jobs(self) -> list[TuningJobRecord]: ...
+    def set_tuning_job_status(self, name: str, status: TuningJobStatus, reason: str | None = None) -> None: ...
+    def add_consumed_runtime(self, name: str, seconds: float) -> None: ...
+
+    # lease: one tuner per tuning job, surviving a crash of the holder (expires after ttl_s)
+    def acquire_lease(self, name: str, owner: str, ttl_s: float) -> None: ...  # LeaseError if held by another
+    def renew_lease(self, name: str, owner: str, ttl_s: float) -> None: ...  # LeaseError if lost
+    def release_lease(self, name: str, owner: str) -> None: ...
+
+    # training jobs
+    def add_training_job(self, tuning_job: str, config: Configuration) -> TrainingJobRecord: ...
+    def get_training_job(self, training_job_id: str) -> TrainingJobRecord: ...
+    def list_training_jobs(self, tuning_job: str) -> list[TrainingJobRecord]: ...  # in creation order
+    def set_status(
+        self,
+        training_job_id: str,
+        status: TrainingJobStatus,
+        reason: str | None = None,
+        *,
+        final_objective: float | None = None,
+        pid: int | None = None,
+    ) -> None: ...
+    def reset_for_rerun(self, training_job_id: str) -> TrainingJobRecord: ...  # Pending, attempt+1, metrics cleared
+
+    # metrics
+    def append_metrics(self, training_job_id: str, values: Sequence[MetricValue]) -> None: ...
+    def get_metrics(self, training_job_id: str) -> list[MetricValue]: ...
+    def get_all_metrics(self, tuning_job: str) -> dict[str, list[MetricValue]]: ...
+
+    def close(self) -> None: ...
