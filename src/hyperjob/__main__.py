@@ -1,0 +1,5 @@
+"""``python -m hyperjob``: the command line."""
+
+from hyperjob.cli.app import main
+
+main()

@@ -1,0 +1,493 @@
+"""The ``hyperjob`` command line: tune, validate, resume, stop, list, describe, trials, best, export.
+
+This module is the error boundary: a ``HyperjobError`` becomes one red line and exit code 2 (bad input) or 1
+(a failed run); a traceback is shown only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Optional, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hyperjob.errors import HyperjobError, TuningJobError
+
+app = typer.Typer(
+    name="hyperjob",
+    help="Automatic model tuning that you run yourself.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+)
+out = Console()
+err = Console(stderr=True)
+_state = {"debug": False}
+
+DEFAULT_STORE = os.path.join("hyperjob-runs", "hyperjob.db")
+STORE_HELP = "Store URL or SQLite file (env HYPERJOB_STORE; default hyperjob-runs/hyperjob.db)."
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def boundary(fn: F) -> F:
+    """Turn our errors into one red line and an exit code; anything else too, unless --debug."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except HyperjobError as exc:
+            if _state["debug"]:
+                err.print_exception()
+            err.print(f"[red]{type(exc).__name__}[/red]: {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            err.print("[red]interrupted[/red]")
+            raise typer.Exit(130) from None
+        except Exception as exc:  # noqa: BLE001 - the boundary
+            if _state["debug"]:
+                err.print_exception()
+            err.print(
+                f"[red]internal error[/red] {type(exc).__name__}: {exc} (run with --debug for the traceback)",
+                highlight=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@app.callback()
+def _main(
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks of errors."),
+) -> None:
+    _state["debug"] = debug
+
+
+def _store_url(store: Optional[str]) -> str:
+    return store or os.environ.get("HYPERJOB_STORE") or DEFAULT_STORE
+
+
+def _open(store: Optional[str]):
+    from hyperjob.store import open_store
+
+    return open_store(_store_url(store))
+
+
+# ---------------------------------------------------------------------------------------------------- tune
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@boundary
+def tune(
+    ctx: typer.Context,
+    spec: Path = typer.Argument(..., help="job.yaml / job.json, or a SageMaker CreateHyperParameterTuningJob request."),
+    store: Optional[str] = typer.Option(None, help=STORE_HELP),
+    name: Optional[str] = typer.Option(None, help="Name of the tuning job (overrides the spec's)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
+) -> None:
+    """Run a tuning job. For a SageMaker request, give the training command after `--`:
+    `hyperjob tune request.json -- python train.py`."""
+    from hyperjob.formats import load_spec
+    from hyperjob.tuner.plan import TuningPlan
+
+    command = list(ctx.args) or None
+    if command and command[0] == "--":
+        command = command[1:] or None
+    spec_obj = load_spec(spec, command=command)
+    if name:
+        spec_obj = spec_obj.model_copy(update={"name": name})
+    plan = TuningPlan.from_spec(spec_obj)
+    store_url = store or spec_obj.store or os.environ.get("HYPERJOB_STORE") or str(Path(spec_obj.output_dir) / "hyperjob.db")
+    _run(plan, store_url, resume=False, quiet=quiet)
+
+
+def _run(plan: Any, store_url: str, *, resume: bool, quiet: bool) -> None:
+    from hyperjob.cli.progress import ProgressListener
+    from hyperjob.store import open_store
+    from hyperjob.tuner.loop import Tuner, TunerListener
+
+    db = open_store(store_url)
+    listener = TunerListener() if quiet else ProgressListener(plan, console=err)
+    tuner = Tuner(plan, db, listener=listener)
+    presses = {"n": 0}
+
+    def on_signal(signum: int, frame: Any) -> None:
+        presses["n"] += 1
+        if presses["n"] == 1:
+            tuner.request_stop("Interrupted by the user")
+            err.print("[yellow]stopping the running training jobs... (press Ctrl-C again to kill them)[/yellow]")
+        else:
+            raise KeyboardInterrupt
+
+    old_int = signal.signal(signal.SIGINT, on_signal)
+    old_term = signal.signal(signal.SIGTERM, on_signal)
+    try:
+        outcome = tuner.run(resume=resume)
+    finally:
+        signal.signal(signal.SIGINT, old_int)
+        signal.signal(signal.SIGTERM, old_term)
+        if hasattr(listener, "close"):
+            listener.close()
+        db.close()
+    _print_outcome(outcome, plan, store_url)
+    if outcome.status.value == "Failed":
+        raise typer.Exit(1)
+    if outcome.interrupted:
+        raise typer.Exit(130)
+
+
+def _store_flag(store_url: str) -> str:
+    default = os.environ.get("HYPERJOB_STORE") or DEFAULT_STORE
+    return "" if store_url == default else f" --store {store_url}"
+
+
+def _print_outcome(outcome: Any, plan: Any, store_url: str) -> None:
+    color = {"Completed": "green", "Stopped": "yellow", "Failed": "red"}.get(outcome.status.value, "white")
+    out.print(f"[{color}]{outcome.status.value}[/{color}]: {outcome.reason}", highlight=False, soft_wrap=True)
+    if outcome.interrupted:
+        out.print(f"resume with: hyperjob resume {plan.name}{_store_flag(store_url)}", highlight=False)
+    best = outcome.best
+    if best is not None:
+        out.print(
+            f"best training job: [bold]{best.id}[/bold]  {plan.objective.metric} = {best.final_objective:.6g}",
+            highlight=False,
+        )
+        out.print(f"hyperparameters: {json.dumps(plan.space.full(best.config), default=str)}", highlight=False)
+        out.print(f"model dir: {plan.output_dir / plan.name / best.id / 'model'}", highlight=False)
+    elif outcome.status.value != "Failed":
+        out.print("no training job reported the objective metric.")
+
+
+# ---------------------------------------------------------------------------------------------------- validate
+@app.command()
+@boundary
+def validate(
+    spec: Path = typer.Argument(..., help="The spec file to check."),
+    log: Optional[Path] = typer.Option(None, "--log", help="Sample log lines to check the metric regexes against."),
+) -> None:
+    """Check a spec without running it (and its metric regexes against sample log lines)."""
+    from hyperjob.formats.validate import render, validate_file
+
+    report = validate_file(spec, log)
+    out.print(render(report), highlight=False, soft_wrap=True, markup=False)
+    if not report.ok:
+        raise typer.Exit(2)
+
+
+# ---------------------------------------------------------------------------------------------------- resume
+@app.command()
+@boundary
+def resume(
+    name: str = typer.Argument(..., help="The tuning job to continue."),
+    store: Optional[str] = typer.Option(None, help=STORE_HELP),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
+) -> None:
+    """Continue a tuning job after Ctrl-C, a kill or a reboot."""
+    from hyperjob.formats.spec import TuningJobSpec
+    from hyperjob.tuner.plan import TuningPlan
+
+    store_url = _store_url(store)
+    db = _open(store)
+    try:
+        tuning = db.get_tuning_job(name)
+    finally:
+        db.close()
+    if tuning.spec.get("python_api"):
+        raise TuningJobError(
+            f"tuning job {name!r} was started from Python (hyperjob.tune); resume it from Python with "
+            f"hyperjob.tune(..., name={name!r}, resume=True)."
+        )
+    plan = TuningPlan.from_spec(TuningJobSpec.from_json(dict(tuning.spec)))
+    _run(plan, store_url, resume=True, quiet=quiet)
+
+
+# ---------------------------------------------------------------------------------------------------- stop
+@app.command()
+@boundary
+def stop(
+    name: str = typer.Argument(..., help="The tuning job to stop."),
+    store: Optional[str] = typer.Option(None, help=STORE_HELP),
+    wait_s: float = typer.Option(30.0, "--wait", help="Seconds to wait for the tuner to stop."),
+) -> None:
+    """Stop a running tuning job: its running training jobs are stopped, the tuning job ends Stopped."""
+    from hyperjob.records import TuningJobStatus
+
+    db = _open(store)
+    try:
+        tuning = db.get_tuning_job(name)
+        if tuning.status.terminal:
+            out.print(f"tuning job {name} is already {tuning.status.value}.")
+            return
+        db.set_tuning_job_status(name, TuningJobStatus.STOPPING, "Stop requested by `hyperjob stop`")
+        deadline = time.time() + wait_s
+        while time.time() < deadline:
+            time.sleep(0.5)
+            current = db.get_tuning_job(name)
+            if current.status.terminal:
+                out.print(f"tuning job {name}: {current.status.value} ({current.status_reason})")
+                return
+            if not _lease_alive(db, name):
+                db.set_tuning_job_status(name, TuningJobStatus.STOPPED, "Stopped by `hyperjob stop` (no tuner was running)")
+                out.print(f"tuning job {name}: Stopped (no tuner was running).")
+                return
+        out.print(f"asked tuning job {name} to stop; its tuner has not finished yet (check `hyperjob describe {name}`).")
+    finally:
+        db.close()
+
+
+def _lease_alive(db: Any, name: str) -> bool:
+    """Whether a tuner holds the tuning job's lease (trying to take it tells us)."""
+    from hyperjob.errors import LeaseError
+
+    probe = f"stop-probe:{os.getpid()}"
+    try:
+        db.acquire_lease(name, probe, 1.0)
+    except LeaseError:
+        return True
+    db.release_lease(name, probe)
+    return False
+
+
+# ---------------------------------------------------------------------------------------------------- list
+@app.command("list")
+@boundary
+def list_(
+    store: Optional[str] = typer.Option(None, help=STORE_HELP),
+    as_json: bool = typer.Option(False, "--json", help="JSON output."),
+) -> None:
+    """List the tuning jobs in the store."""
+    from hyperjob.tuner.describe import best_training_job, objective_of
+
+    db = _open(store)
+    try:
+        rows = []
+        for t in db.list_tuning_jobs():
+            records = db.list_training_jobs(t.name)
+            objective = objective_of(t)
+            best = best_training_job(records, objective)
+            rows.append(
+                {
+                    "HyperParameterTuningJobName": t.name,
+                    "HyperParameterTuningJobStatus": t.status.value,
+                    "CreationTime": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t.created_at)),
+                    "TrainingJobs": len(records),
+                    "MaxNumberOfTrainingJobs": (t.spec.get("limits") or {}).get("max_jobs"),
+                    "Objective": f"{objective.direction.value} {objective.metric}",
+                    "BestValue": best.final_objective if best else None,
+                }
+            )
+    finally:
+        db.close()
+    if as_json:
+        out.print_json(json.dumps(rows))
+        return
+    if not rows:
+        out.print("no tuning jobs in this store.")
+        return
+    table = Table()
+    for col in ("name", "status", "created", "jobs", "objective", "best"):
+        table.add_column(col)
+    for r in rows:
+        jobs = f"{r['TrainingJobs']}/{r['MaxNumberOfTrainingJobs'] or '?'}"
+        best = "" if r["BestValue"] is None else f"{r['BestValue']:.6g}"
+        table.add_row(r["HyperParameterTuningJobName"], r["HyperParameterTuningJobStatus"], r["CreationTime"], jobs,
+                      r["Objective"], best)
+    out.print(table)
+
+
+# ---------------------------------------------------------------------------------------------------- describe
+@app.command()
+@boundary
+def describe(
+    name: str = typer.Argument(...),
+    store: Optional[str] = typer.Option(None, help=STORE_HELP),
+    as_json: bool = typer.Option(False, "--json", help="SageMaker-shaped JSON (DescribeHyperParameterTuningJob)."),
+) -> None:
+    """Describe a tuning job: status, counters, best training job, completion details."""
+    from hyperjob.tuner.describe import describe_tuning_job
+
+    db = _open(store)
+    try:
+        d = describe_tuning_job(db, name)
+    finally:
+        db.close()
+    if as_json:
+        out.print_json(json.dumps(d, default=str))
+        return
+    c = d["TrainingJobStatusCounters"]
+    o = d["ObjectiveStatusCounters"]
+    cfg = d["HyperParameterTuningJobConfig"]
+    lines = [
+        f"[bold]{d['HyperParameterTuningJobName']}[/bold]: {d['HyperParameterTuningJobStatus']}",
+        f"strategy {cfg['Strategy']}; objective: {cfg['HyperParameterTuningJobObjective']['Type']} "
+        f"{cfg['HyperParameterTuningJobObjective']['MetricName']}; limits {cfg['ResourceLimits']}",
+        f"training jobs: {c['Completed']} completed, {c['InProgress']} in progress, {c['NonRetryableError']} failed, "
+        f"{c['Stopped']} stopped; objective: {o['Succeeded']} succeeded, {o['Pending']} pending, {o['Failed']} failed",
+        f"runtime: {d['ConsumedResources']['RuntimeInSeconds']} s",
+    ]
+    if "FailureReason" in d:
+        lines.append(f"[red]failure reason[/red]: {d['FailureReason']}")
+    if "TuningJobCompletionDetails" in d:
+        lines.append(f"ended: {d['TuningJobCompletionDetails']['Reason']}")
+    best = d.get("BestTrainingJob")
+    if best:
+        m = best["FinalHyperParameterTuningJobObjectiveMetric"]
+        lines.append(f"best training job: [bold]{best['TrainingJobName']}[/bold] {m['MetricName']} = {m['Value']:.6g}")
+        lines.append(f"  hyperparameters: {json.dumps(best['TunedHyperParameters'], default=str)}")
+    for line in lines:
+        out.print(line, highlight=False, soft_wrap=True)
+
+
+# ---------------------------------------------------------------------------------------------------- trials
+@app.command()
+@boundary
+def trials(
+    name: str = typer.Argument(...),
+    store: Optional[str] = typer.Option(None, help=STORE_HELP),
+    sort_by: str = typer.Option("CreationTime", "--sort-by", help="Name, CreationTime, Status or FinalObjectiveMetricValue."),
+    descending: bool = typer.Option(False, "--descending", help="Reverse the order."),
+    status: Optional[str] = typer.Option(None, "--status", help="Only training jobs with this status."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="At most this many rows."),
+    as_json: bool = typer.Option(False, "--json", help="JSON (TrainingJobSummaries)."),
+) -> None:
+    """List the training jobs of a tuning job (ListTrainingJobsForHyperParameterTuningJob)."""
+    from hyperjob.tuner.describe import list_training_jobs
+
+    db = _open(store)
+    try:
+        rows = list_training_jobs(db, name, sort_by=sort_by, descending=descending, status=status)
+    finally:
+        db.close()
+    if limit is not None:
+        rows = rows[:limit]
+    if as_json:
+        out.print_json(json.dumps({"TrainingJobSummaries": rows}, default=str))
+        return
+    names = sorted({k for r in rows for k in r["TunedHyperParameters"]})
+    table = Table()
+    for col in ("training job", "status", "objective", *names):
+        table.add_column(col)
+    for r in rows:
+        m = r.get("FinalHyperParameterTuningJobObjectiveMetric")
+        table.add_row(r["TrainingJobName"], r["TrainingJobStatus"], "" if not m else f"{m['Value']:.6g}",
+                      *[_fmt(r["TunedHyperParameters"].get(n)) for n in names])
+    out.print(table)
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+# ---------------------------------------------------------------------------------------------------- best
+@app.command()
+@boundary
+def best(
+    name: str = typer.Argument(...),
+    store: Optional[str] = typer.Option(None, help=STORE_HELP),
+    as_json: bool = typer.Option(False, "--json", help="JSON output."),
+) -> None:
+    """The best training job: its objective value, hyperparameters and model directory."""
+    from hyperjob.tuner.describe import best_training_job, objective_of
+
+    db = _open(store)
+    try:
+        tuning = db.get_tuning_job(name)
+        objective = objective_of(tuning)
+        b = best_training_job(db.list_training_jobs(name), objective)
+    finally:
+        db.close()
+    if b is None:
+        raise TuningJobError(f"tuning job {name!r} has no completed training job with a value of {objective.metric!r} yet.")
+    static = (tuning.spec.get("static_hyperparameters") or {})
+    output_dir = Path(tuning.spec.get("output_dir") or "hyperjob-runs")
+    result = {
+        "TrainingJobName": b.id,
+        "MetricName": objective.metric,
+        "Value": b.final_objective,
+        "HyperParameters": {**static, **b.config},
+        "ModelDir": str(output_dir / name / b.id / "model"),
+    }
+    if as_json:
+        out.print_json(json.dumps(result, default=str))
+        return
+    out.print(f"{b.id}: {objective.metric} = {b.final_objective:.6g}", highlight=False)
+    out.print(f"hyperparameters: {json.dumps(result['HyperParameters'], default=str)}", highlight=False)
+    out.print(f"model dir: {result['ModelDir']}", highlight=False)
+
+
+# ---------------------------------------------------------------------------------------------------- export
+@app.command()
+@boundary
+def export(
+    name: str = typer.Argument(...),
+    output: Path = typer.Option(Path("-"), "--output", "-o", help="CSV file (default: standard output)."),
+    store: Optional[str] = typer.Option(None, help=STORE_HELP),
+    long: bool = typer.Option(False, "--long", help="One row per metric value instead of one row per training job."),
+) -> None:
+    """Export every training job with all its metrics as CSV."""
+    db = _open(store)
+    try:
+        tuning = db.get_tuning_job(name)
+        records = db.list_training_jobs(name)
+        metrics = db.get_all_metrics(name)
+    finally:
+        db.close()
+    fh = sys.stdout if str(output) == "-" else open(output, "w", newline="")
+    try:
+        w = csv.writer(fh)
+        if long:
+            w.writerow(["training_job", "metric", "step", "value", "timestamp"])
+            for r in records:
+                for m in metrics.get(r.id, []):
+                    w.writerow([r.id, m.name, m.step, repr(m.value), m.timestamp])
+            return
+        hp_names = sorted({k for r in records for k in r.config})
+        metric_names = sorted({m.name for ms in metrics.values() for m in ms})
+        w.writerow(
+            ["training_job", "status", "created_at", "started_at", "ended_at", "final_objective", "failure_reason"]
+            + [f"hp:{n}" for n in hp_names]
+            + [f"{n}:last" for n in metric_names]
+            + [f"{n}:best" for n in metric_names]
+            + [f"{n}:count" for n in metric_names]
+        )
+        from hyperjob.tuner.describe import objective_of
+
+        objective = objective_of(tuning)
+        for r in records:
+            by_name: dict[str, list[float]] = {}
+            for m in metrics.get(r.id, []):
+                by_name.setdefault(m.name, []).append(m.value)
+            def best_of(vals: list[float]) -> float:
+                return max(vals) if objective.maximize else min(vals)
+            w.writerow(
+                [r.id, r.status.value, r.created_at, r.started_at or "", r.ended_at or "",
+                 "" if r.final_objective is None else repr(r.final_objective), r.failure_reason or ""]
+                + [json.dumps(r.config.get(n)) if isinstance(r.config.get(n), (list, dict)) else r.config.get(n, "")
+                   for n in hp_names]
+                + [repr(by_name[n][-1]) if n in by_name else "" for n in metric_names]
+                + [repr(best_of(by_name[n])) if n in by_name else "" for n in metric_names]
+                + [len(by_name.get(n, [])) for n in metric_names]
+            )
+    finally:
+        if fh is not sys.stdout:
+            fh.close()
+
+
+def main() -> None:
+    """Entry point of the ``hyperjob`` script."""
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,199 @@
+"""What ``hyperjob describe`` and ``hyperjob trials`` answer: the store's records, shaped as SageMaker's API.
+
+``describe_tuning_job`` mirrors ``DescribeHyperParameterTuningJob``; ``list_training_jobs`` mirrors
+``ListTrainingJobsForHyperParameterTuningJob`` (with its sort keys).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any
+
+from hyperjob.errors import SpecError
+from hyperjob.records import Direction, Objective, TrainingJobRecord, TrainingJobStatus, TuningJobRecord
+from hyperjob.store.base import Store
+
+SORT_KEYS = {
+    "name": "Name",
+    "creationtime": "CreationTime",
+    "status": "Status",
+    "objective": "FinalObjectiveMetricValue",
+    "finalobjectivemetricvalue": "FinalObjectiveMetricValue",
+}
+
+
+def _iso(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return _dt.datetime.fromtimestamp(ts, tz=_dt.timezone.utc).isoformat()
+
+
+def objective_of(tuning: TuningJobRecord) -> Objective:
+    """The objective recorded in a tuning job's spec (native or SageMaker-derived JSON)."""
+    spec = tuning.spec or {}
+    obj = spec.get("objective") or {}
+    metric = obj.get("metric") or obj.get("MetricName") or "objective"
+    direction = obj.get("type") or obj.get("Type") or "minimize"
+    return Objective(metric, Direction.parse(direction))
+
+
+def objective_status(record: TrainingJobRecord) -> str:
+    """SageMaker's ObjectiveStatus of a training job: Succeeded, Pending or Failed."""
+    if not record.status.terminal:
+        return "Pending"
+    return "Succeeded" if record.final_objective is not None else "Failed"
+
+
+def training_job_summary(record: TrainingJobRecord, objective: Objective) -> dict[str, Any]:
+    """One training job as ``HyperParameterTrainingJobSummary``."""
+    out: dict[str, Any] = {
+        "TrainingJobName": record.id,
+        "TrainingJobStatus": record.status.value,
+        "TunedHyperParameters": dict(record.config),
+        "CreationTime": _iso(record.created_at),
+        "TrainingStartTime": _iso(record.started_at),
+        "TrainingEndTime": _iso(record.ended_at),
+        "ObjectiveStatus": objective_status(record),
+    }
+    if record.final_objective is not None:
+        out["FinalHyperParameterTuningJobObjectiveMetric"] = {
+            "Type": objective.direction.value,
+            "MetricName": objective.metric,
+            "Value": record.final_objective,
+        }
+    if record.failure_reason:
+        out["FailureReason"] = record.failure_reason
+    return out
+
+
+def best_training_job(records: list[TrainingJobRecord], objective: Objective) -> TrainingJobRecord | None:
+    """The best completed training job (ties: the earlier one)."""
+    best = None
+    for r in records:
+        if r.status is TrainingJobStatus.COMPLETED and r.final_objective is not None:
+            if best is None or objective.is_better(r.final_objective, best.final_objective):
+                best = r
+    return best
+
+
+def describe_tuning_job(store: Store, name: str) -> dict[str, Any]:
+    """``DescribeHyperParameterTuningJob`` for a tuning job in ``store``."""
+    tuning = store.get_tuning_job(name)
+    records = store.list_training_jobs(name)
+    objective = objective_of(tuning)
+    counts = {s: 0 for s in TrainingJobStatus}
+    for r in records:
+        counts[r.status] += 1
+    obj_counts = {"Succeeded": 0, "Pending": 0, "Failed": 0}
+    for r in records:
+        obj_counts[objective_status(r)] += 1
+    out: dict[str, Any] = {
+        "HyperParameterTuningJobName": tuning.name,
+        "HyperParameterTuningJobStatus": tuning.status.value,
+        "CreationTime": _iso(tuning.created_at),
+        "HyperParameterTuningEndTime": _iso(tuning.ended_at),
+        "HyperParameterTuningJobConfig": _config_section(tuning, objective),
+        "TrainingJobStatusCounters": {
+            "Completed": counts[TrainingJobStatus.COMPLETED],
+            "InProgress": counts[TrainingJobStatus.IN_PROGRESS]
+            + counts[TrainingJobStatus.PENDING]
+            + counts[TrainingJobStatus.STOPPING],
+            "RetryableError": 0,
+            "NonRetryableError": counts[TrainingJobStatus.FAILED],
+            "Stopped": counts[TrainingJobStatus.STOPPED],
+        },
+        "ObjectiveStatusCounters": obj_counts,
+        "ConsumedResources": {"RuntimeInSeconds": int(round(tuning.consumed_runtime_s or 0))},
+    }
+    best = best_training_job(records, objective)
+    if best is not None:
+        out["BestTrainingJob"] = training_job_summary(best, objective)
+    if tuning.parents:
+        out["WarmStartConfig"] = {
+            "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": p} for p in tuning.parents],
+            "WarmStartType": (tuning.spec.get("warm_start") or {}).get("type", "identical_data_and_algorithm"),
+        }
+    reason = tuning.status_reason or ""
+    if tuning.status.value == "Failed":
+        out["FailureReason"] = reason
+    elif reason:
+        out["TuningJobCompletionDetails"] = _completion_details(reason, records, objective)
+    return out
+
+
+def _config_section(tuning: TuningJobRecord, objective: Objective) -> dict[str, Any]:
+    spec = tuning.spec or {}
+    limits = spec.get("limits") or {}
+    strategy = spec.get("strategy") or {}
+    return {
+        "Strategy": str(strategy.get("name", "bayesian")).capitalize(),
+        "HyperParameterTuningJobObjective": {"Type": objective.direction.value, "MetricName": objective.metric},
+        "ResourceLimits": {
+            k: v
+            for k, v in {
+                "MaxNumberOfTrainingJobs": limits.get("max_jobs"),
+                "MaxParallelTrainingJobs": limits.get("max_parallel_jobs"),
+                "MaxRuntimeInSeconds": limits.get("max_runtime_s"),
+            }.items()
+            if v is not None
+        },
+        "TrainingJobEarlyStoppingType": "Auto" if spec.get("early_stopping") == "auto" else "Off",
+    }
+
+
+def _completion_details(reason: str, records: list[TrainingJobRecord], objective: Objective) -> dict[str, Any]:
+    done = [r for r in records if r.status is TrainingJobStatus.COMPLETED and r.final_objective is not None]
+    done.sort(key=lambda r: (r.ended_at or 0, r.index))
+    since = 0
+    best = None
+    for r in done:
+        if best is None or objective.is_better(r.final_objective, best):
+            best, since = r.final_objective, 0
+        else:
+            since += 1
+    details: dict[str, Any] = {"Reason": reason, "NumberOfTrainingJobsObjectiveNotImproving": since}
+    if reason.startswith("ConvergenceDetected") and done:
+        details["ConvergenceDetectedTime"] = _iso(done[-1].ended_at)
+    return details
+
+
+def list_training_jobs(
+    store: Store, name: str, *, sort_by: str = "CreationTime", descending: bool = False, status: str | None = None
+) -> list[dict[str, Any]]:
+    """``ListTrainingJobsForHyperParameterTuningJob``: summaries, filtered by status, sorted.
+
+    Args:
+        sort_by: ``Name``, ``CreationTime``, ``Status`` or ``FinalObjectiveMetricValue`` (also ``objective``).
+            Sorting by the objective puts the best first (``descending`` reverses that) and jobs without a value
+            last.
+    """
+    key = SORT_KEYS.get(sort_by.replace("_", "").replace("-", "").lower())
+    if key is None:
+        raise SpecError(
+            f"unknown sort key {sort_by!r}. Use one of Name, CreationTime, Status, FinalObjectiveMetricValue.",
+            path="--sort-by",
+        )
+    tuning = store.get_tuning_job(name)
+    objective = objective_of(tuning)
+    records = store.list_training_jobs(name)
+    if status:
+        wanted = {s.value.lower(): s for s in TrainingJobStatus}
+        if status.lower() not in wanted:
+            raise SpecError(
+                f"unknown status {status!r}. Use one of {', '.join(s.value for s in TrainingJobStatus)}.",
+                path="--status",
+            )
+        records = [r for r in records if r.status is wanted[status.lower()]]
+    if key == "FinalObjectiveMetricValue":
+        with_value = [r for r in records if r.final_objective is not None]
+        without = [r for r in records if r.final_objective is None]
+        with_value.sort(key=lambda r: objective.loss(r.final_objective), reverse=descending)
+        records = with_value + without
+    else:
+        getters = {
+            "Name": lambda r: r.id,
+            "CreationTime": lambda r: (r.created_at, r.index),
+            "Status": lambda r: (r.status.value, r.index),
+        }
+        records.sort(key=getters[key], reverse=descending)
+    return [training_job_summary(r, objective) for r in records]

@@ -1,0 +1,537 @@
+"""The Tuner: owns the loop of a tuning job, and nothing else.
+
+It asks the strategy for configurations, records each training job in the store *before* launching it,
+launches up to ``max_parallel_jobs`` through the executor (a free slot is filled at once), records every status
+change and metric value as it arrives, tells the strategy, applies the completion criteria and the limits, and
+ends the tuning job with a status and a reason.
+
+Crash safety: every state change is in the store before it is acted on. A tuner killed at any moment leaves
+training jobs that are ``Pending`` or ``InProgress``; ``resume`` stops their leftover processes, reruns them
+with the same configuration (metrics of the lost attempt are cleared), rebuilds the strategy by replaying the
+store, and finishes with exactly ``max_jobs`` training jobs.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import shutil
+import signal
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from hyperjob.errors import HyperjobError, LeaseError, TuningJobError
+from hyperjob.executors.base import Ended, Executor, LaunchRequest, MetricsReported, Started
+from hyperjob.records import (
+    Failed,
+    Final,
+    Intermediate,
+    MetricValue,
+    Pending,
+    TrainingJobRecord,
+    TrainingJobStatus,
+    TuningJobStatus,
+)
+from hyperjob.store.base import Store
+from hyperjob.tuner.completion import CompletionTracker
+from hyperjob.tuner.plan import TuningPlan
+
+log = logging.getLogger("hyperjob.tuner")
+
+LEASE_TTL_S = 15.0
+LEASE_RENEW_S = 2.0
+
+
+class TunerListener:
+    """Hooks the Tuner calls from its own thread (the CLI draws progress with them). Override what you need."""
+
+    def on_start(self, tuner: "Tuner") -> None: ...
+
+    def on_training_job_launched(self, record: TrainingJobRecord) -> None: ...
+
+    def on_training_job_ended(self, record: TrainingJobRecord) -> None: ...
+
+    def on_new_best(self, record: TrainingJobRecord) -> None: ...
+
+    def on_tick(self, tuner: "Tuner") -> None: ...
+
+    def on_warning(self, message: str) -> None: ...
+
+    def on_end(self, outcome: "TuningOutcome") -> None: ...
+
+
+@dataclass(frozen=True)
+class TuningOutcome:
+    """How a tuning job ended."""
+
+    name: str
+    status: TuningJobStatus
+    reason: str
+    best: TrainingJobRecord | None
+    training_jobs: tuple[TrainingJobRecord, ...] = ()
+
+    @property
+    def interrupted(self) -> bool:
+        return self.status is TuningJobStatus.STOPPED and self.reason.startswith("Interrupted")
+
+
+@dataclass
+class _Running:
+    record: TrainingJobRecord
+    started: float
+    last_objective: tuple[int, float] | None = None
+    stop_reason: str | None = None  # why the tuner asked it to stop
+    rerun_after_stop: bool = False
+
+
+def _default_executor(plan: TuningPlan) -> Executor:
+    if plan.program.function is not None:
+        from hyperjob.executors.callable import CallableExecutor
+
+        return CallableExecutor(max_workers=plan.max_parallel_jobs)
+    from hyperjob.executors.local import LocalExecutor
+
+    return LocalExecutor()
+
+
+class Tuner:
+    """Runs one tuning job to its end.
+
+    Args:
+        plan: the resolved tuning job.
+        store: where every state change goes first.
+        executor: runs the training jobs (default: local processes, or in-process for a Python callable).
+        listener: progress hooks.
+        poll_interval_s: the longest sleep between two polls of the executor when nothing happens.
+    """
+
+    def __init__(
+        self,
+        plan: TuningPlan,
+        store: Store,
+        executor: Executor | None = None,
+        *,
+        listener: TunerListener | None = None,
+        poll_interval_s: float = 0.05,
+        lease_ttl_s: float = LEASE_TTL_S,
+    ) -> None:
+        self.plan = plan
+        self.store = store
+        self.executor = executor or _default_executor(plan)
+        self.listener = listener or TunerListener()
+        self.poll_interval_s = poll_interval_s
+        self.lease_ttl_s = lease_ttl_s
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.records: dict[str, TrainingJobRecord] = {}
+        self.running: dict[str, _Running] = {}
+        self.reruns: list[TrainingJobRecord] = []
+        self.completion = CompletionTracker(
+            plan.objective, plan.target_value, plan.max_jobs_not_improving, plan.convergence
+        )
+        self.best: TrainingJobRecord | None = None
+        self.n_failed = 0
+        self.n_no_objective = 0
+        self.n_completed = 0
+        self.n_stopped = 0
+        self.started_at = time.time()
+        self.runtime_before_s = 0.0
+        self._stop_request: tuple[str, TuningJobStatus, bool] | None = None  # (reason, status, rerun running)
+        self._stop_lock = threading.Lock()
+        self._strategy_exhausted = False
+        self._warned: set[str] = set()
+        self.strategy: Any = None
+        self._runtime_mark = time.time()
+        self._last_renew = time.time()
+
+    # ------------------------------------------------------------------------------------------------ control
+    def request_stop(self, reason: str = "Interrupted by the user", *, interrupted: bool = True) -> None:
+        """Ask the loop to stop (thread- and signal-safe). ``interrupted``: running training jobs are rerun on
+        resume (Ctrl-C); otherwise they end as ``Stopped``."""
+        with self._stop_lock:
+            if self._stop_request is None:
+                self._stop_request = (reason, TuningJobStatus.STOPPED, interrupted)
+
+    @property
+    def elapsed_s(self) -> float:
+        return self.runtime_before_s + (time.time() - self.started_at)
+
+    @property
+    def n_done(self) -> int:
+        return sum(1 for r in self.records.values() if r.status.terminal)
+
+    # ------------------------------------------------------------------------------------------------ run
+    def run(self, *, resume: bool = False) -> TuningOutcome:
+        """Run (or, with ``resume``, continue) the tuning job until it ends. Returns how it ended."""
+        plan = self.plan
+        if resume:
+            tuning = self.store.get_tuning_job(plan.name)
+            if tuning.status is TuningJobStatus.COMPLETED:
+                raise TuningJobError(
+                    f"tuning job {plan.name!r} already completed ({tuning.status_reason}); nothing to resume. "
+                    f"See `hyperjob describe {plan.name}`, or start a new tuning job with another name."
+                )
+            self.runtime_before_s = float(tuning.consumed_runtime_s or 0.0)
+        else:
+            self.store.create_tuning_job(plan.name, plan.spec_json or {"name": plan.name}, parents=plan.parents)
+        self.store.acquire_lease(plan.name, self.owner, self.lease_ttl_s)
+        try:
+            self.store.set_tuning_job_status(plan.name, TuningJobStatus.IN_PROGRESS)
+            self._build_strategy()
+            self._replay()
+            for w in plan.warnings:
+                self._warn(w)
+            if plan.early_stopping == "auto":
+                self._warn(
+                    "early stopping 'auto' is accepted but not applied yet in this version: training jobs run "
+                    "to the end."
+                )
+            self.listener.on_start(self)
+            outcome = self._loop()
+        except BaseException:
+            try:
+                self.executor.shutdown()
+            finally:
+                self._release()
+            raise
+        self._release()
+        self.listener.on_end(outcome)
+        return outcome
+
+    def _release(self) -> None:
+        try:
+            self.store.add_consumed_runtime(self.plan.name, time.time() - self._runtime_mark)
+        except Exception:  # noqa: BLE001 - best effort on the way out
+            pass
+        try:
+            self.store.release_lease(self.plan.name, self.owner)
+        except HyperjobError:
+            pass
+
+    def _build_strategy(self) -> None:
+        from hyperjob.strategies.registry import create_strategy
+
+        self.strategy = create_strategy(
+            self.plan.strategy, self.plan.space, self.plan.objective, seed=self.plan.seed, **self.plan.strategy_settings
+        )
+
+    def _replay(self) -> None:
+        """Rebuild the strategy and the counters from the store; queue unfinished training jobs for a rerun."""
+        records = self.store.list_training_jobs(self.plan.name)
+        unfinished = [r for r in records if not r.status.terminal]
+        if unfinished:
+            _kill_leftovers(unfinished, self._job_dir)
+        finished = sorted((r for r in records if r.status.terminal), key=lambda r: (r.ended_at or 0, r.index))
+        for r in finished:
+            self.records[r.id] = r
+            self._account_finished(r, replay=True)
+        for r in sorted(unfinished, key=lambda r: r.index):
+            fresh = self.store.reset_for_rerun(r.id)
+            self.records[r.id] = fresh
+            self.reruns.append(fresh)
+            self.strategy.observe(Pending(dict(fresh.config), training_job=fresh.id))
+
+    # ------------------------------------------------------------------------------------------------ loop
+    def _loop(self) -> TuningOutcome:
+        sleep_s = 0.001
+        while True:
+            self._maybe_renew()
+            if self._stop_request is None:
+                self._fill_slots()
+            events = self.executor.poll()
+            for ev in events:
+                self._handle(ev)
+            if self._stop_request is not None and self.running:
+                self._stop_running()
+            if not self.running:
+                end = self._end_reason()
+                if end is not None:
+                    return self._finish(*end)
+            self.listener.on_tick(self)
+            if events:
+                sleep_s = 0.001
+            else:
+                time.sleep(sleep_s)
+                sleep_s = min(self.poll_interval_s, sleep_s * 2)
+
+    def _end_reason(self) -> tuple[TuningJobStatus, str] | None:
+        if self._stop_request is not None:
+            reason, status, _ = self._stop_request
+            return status, reason
+        if len(self.records) >= self.plan.max_jobs and not self.reruns:
+            return TuningJobStatus.COMPLETED, f"MaxNumberOfTrainingJobs reached ({self.plan.max_jobs})"
+        if self._strategy_exhausted and not self.reruns:
+            return TuningJobStatus.COMPLETED, (
+                f"the {self.plan.strategy} strategy has no more configurations to try "
+                f"({len(self.records)} training jobs)"
+            )
+        return None
+
+    def _fill_slots(self) -> None:
+        plan = self.plan
+        free = plan.max_parallel_jobs - len(self.running)
+        while free > 0 and self.reruns:
+            self._launch(self.reruns.pop(0))
+            free -= 1
+        budget_left = plan.max_jobs - len(self.records)
+        want = min(free, budget_left)
+        if want <= 0 or self._strategy_exhausted:
+            return
+        configs = self.strategy.suggest(want)
+        if not configs:
+            self._strategy_exhausted = True
+            return
+        for config in configs[:want]:
+            record = self.store.add_training_job(plan.name, dict(config))
+            self.records[record.id] = record
+            self._launch(record)
+
+    def _job_dir(self, training_job_id: str) -> Path:
+        return self.plan.output_dir / self.plan.name / training_job_id
+
+    def _launch(self, record: TrainingJobRecord) -> None:
+        plan = self.plan
+        job_dir = self._job_dir(record.id)
+        if job_dir.exists():  # a rerun: the lost attempt's files must not be read again
+            shutil.rmtree(job_dir, ignore_errors=True)
+        request = LaunchRequest(
+            training_job_id=record.id,
+            hyperparameters=plan.space.full(record.config),
+            job_dir=job_dir,
+            program=plan.program,
+            metric_definitions=plan.metric_definitions,
+            timeout_s=plan.timeout_s,
+            grace_period_s=plan.grace_period_s,
+            objective_metric=plan.objective.metric,
+            attempt=record.attempt,
+        )
+        self.running[record.id] = _Running(record=record, started=time.time())
+        self.executor.launch(request)
+        self.listener.on_training_job_launched(record)
+
+    # ------------------------------------------------------------------------------------------------ events
+    def _handle(self, ev: Any) -> None:
+        run = self.running.get(ev.training_job_id)
+        if run is None:  # an event for a job we no longer track (already ended): ignore
+            return
+        if isinstance(ev, Started):
+            self.store.set_status(ev.training_job_id, TrainingJobStatus.IN_PROGRESS, pid=ev.pid)
+            run.record = _replace(run.record, status=TrainingJobStatus.IN_PROGRESS, started_at=time.time(), pid=ev.pid)
+            self.records[run.record.id] = run.record
+        elif isinstance(ev, MetricsReported):
+            self._on_metrics(run, ev.values)
+        elif isinstance(ev, Ended):
+            self._on_ended(run, ev)
+
+    def _on_metrics(self, run: _Running, values: tuple[MetricValue, ...]) -> None:
+        if not values:
+            return
+        self.store.append_metrics(run.record.id, values)
+        metric = self.plan.objective.metric
+        latest: tuple[int, float] | None = None
+        for v in values:
+            if v.name == metric and not math.isnan(v.value):
+                latest = (v.step, v.value)
+        if latest is not None:
+            run.last_objective = latest
+            self.strategy.observe(
+                Intermediate(dict(run.record.config), step=latest[0], value=latest[1], training_job=run.record.id)
+            )
+
+    def _on_ended(self, run: _Running, ev: Ended) -> None:
+        job_id = run.record.id
+        del self.running[job_id]
+        if run.rerun_after_stop and ev.status is not TrainingJobStatus.COMPLETED:
+            fresh = self.store.reset_for_rerun(job_id)  # interrupted: rerun on resume
+            self.records[job_id] = fresh
+            return
+        value = run.last_objective[1] if run.last_objective else None
+        status = ev.status
+        reason = ev.reason
+        if status is TrainingJobStatus.STOPPED and run.stop_reason:
+            reason = run.stop_reason
+        self.store.set_status(job_id, status, reason, final_objective=value)
+        record = _replace(
+            run.record, status=status, ended_at=time.time(), failure_reason=reason, final_objective=value
+        )
+        self.records[job_id] = record
+        self._account_finished(record)
+        self.listener.on_training_job_ended(record)
+
+    def _account_finished(self, record: TrainingJobRecord, *, replay: bool = False) -> None:
+        """Tell the strategy, update counters and completion criteria for a training job that ended."""
+        config = dict(record.config)
+        value = record.final_objective
+        if record.status is TrainingJobStatus.COMPLETED and value is not None:
+            self.n_completed += 1
+            self.strategy.observe(Final(config, value, training_job=record.id))
+            if self.best is None or self.plan.objective.is_better(value, self.best.final_objective):
+                self.best = record
+                if not replay:
+                    self.listener.on_new_best(record)
+            reason = self.completion.add(value)
+            if reason and not replay:
+                self._request_end(TuningJobStatus.COMPLETED, reason)
+            return
+        if record.status is TrainingJobStatus.STOPPED:
+            self.n_stopped += 1
+            if value is not None:
+                self.strategy.observe(Intermediate(config, step=0, value=value, training_job=record.id))
+            else:
+                self.strategy.observe(Failed(config, record.failure_reason or "stopped", training_job=record.id))
+            return
+        # Failed, or Completed without the objective metric
+        if record.status is TrainingJobStatus.COMPLETED:
+            self.n_completed += 1
+            self.n_no_objective += 1
+            why = (
+                f"training job {record.id} completed without reporting the objective metric "
+                f"{self.plan.objective.metric!r}: check the metric definitions (`hyperjob validate SPEC --log "
+                f"{self._job_dir(record.id) / 'train.log'}`) or call hyperjob.report({self.plan.objective.metric}=...)"
+            )
+            if not replay:
+                self._warn(why, once_key="no-objective")
+            self.strategy.observe(Failed(config, "no objective value", training_job=record.id))
+        else:
+            self.n_failed += 1
+            self.strategy.observe(Failed(config, record.failure_reason or "failed", training_job=record.id))
+        if not replay:
+            self._check_failures(record)
+
+    def _check_failures(self, record: TrainingJobRecord) -> None:
+        plan = self.plan
+        bad = self.n_failed + self.n_no_objective
+        if plan.max_failed_jobs is not None and self.n_failed >= plan.max_failed_jobs:
+            self._request_end(
+                TuningJobStatus.FAILED,
+                f"{self.n_failed} training jobs failed (max_failed_jobs is {plan.max_failed_jobs}); the last one, "
+                f"{record.id}, failed with: {_short(record.failure_reason)}",
+            )
+            return
+        with_value = sum(
+            1 for r in self.records.values() if r.status.terminal and r.final_objective is not None
+        )
+        if with_value == 0 and bad >= plan.fail_fast_window:
+            if self.n_no_objective and not self.n_failed:
+                why = (
+                    f"none of the first {bad} training jobs reported the objective metric "
+                    f"{plan.objective.metric!r}. Check the metric definitions against the log "
+                    f"(`hyperjob validate SPEC --log {self._job_dir(record.id) / 'train.log'}`)."
+                )
+            else:
+                why = (
+                    f"the first {bad} training jobs all failed; the last one, {record.id}, failed with: "
+                    f"{_short(record.failure_reason)}. Fix the training program (its log: "
+                    f"{self._job_dir(record.id) / 'train.log'}), then start the tuning job again."
+                )
+            self._request_end(TuningJobStatus.FAILED, why)
+
+    def _request_end(self, status: TuningJobStatus, reason: str) -> None:
+        with self._stop_lock:
+            if self._stop_request is None:
+                self._stop_request = (reason, status, False)
+
+    def _stop_running(self) -> None:
+        assert self._stop_request is not None
+        reason, _status, rerun = self._stop_request
+        for run in list(self.running.values()):
+            if run.stop_reason is None:
+                run.stop_reason = f"stopped by the tuning job: {reason}"
+                run.rerun_after_stop = rerun
+                self.executor.stop(run.record.id)
+
+    def _maybe_renew(self) -> None:
+        """Every few seconds: renew the lease, add the runtime consumed, and look for `hyperjob stop`."""
+        now = time.time()
+        if now - self._last_renew >= LEASE_RENEW_S:
+            try:
+                self.store.renew_lease(self.plan.name, self.owner, self.lease_ttl_s)
+            except LeaseError as exc:
+                self._warn(f"lost the lease of the tuning job: {exc}")
+                self.request_stop(f"Interrupted: lost the lease ({exc})")
+            self.store.add_consumed_runtime(self.plan.name, now - self._runtime_mark)
+            self._runtime_mark = now
+            self._last_renew = now
+            if self.store.get_tuning_job(self.plan.name).status is TuningJobStatus.STOPPING:
+                self._request_end(TuningJobStatus.STOPPED, "Stopped by `hyperjob stop`")
+        if self.plan.max_runtime_s is not None and self.elapsed_s >= self.plan.max_runtime_s:
+            self._request_end(TuningJobStatus.COMPLETED, f"MaxRuntimeInSeconds reached ({self.plan.max_runtime_s:g} s)")
+
+    def _finish(self, status: TuningJobStatus, reason: str) -> TuningOutcome:
+        if self._stop_request is not None and self._stop_request[2]:
+            reason = f"{reason}; resume with: hyperjob resume {self.plan.name}"
+        self.store.set_tuning_job_status(self.plan.name, status, reason)
+        records = tuple(sorted(self.records.values(), key=lambda r: r.index))
+        return TuningOutcome(self.plan.name, status, reason, self.best, records)
+
+    def _warn(self, message: str, once_key: str | None = None) -> None:
+        key = once_key or message
+        if key in self._warned:
+            return
+        self._warned.add(key)
+        log.warning(message)
+        self.listener.on_warning(message)
+
+
+def _replace(record: TrainingJobRecord, **changes: Any) -> TrainingJobRecord:
+    from dataclasses import replace
+
+    return replace(record, **changes)
+
+
+def _short(text: str | None, limit: int = 400) -> str:
+    if not text:
+        return "(no reason given)"
+    text = text.strip()
+    return text if len(text) <= limit else "..." + text[-limit:]
+
+
+def _kill_leftovers(records: list[TrainingJobRecord], job_dir: Callable[[str], Path]) -> None:
+    """Stop processes of training jobs that a crashed tuner left running (their process groups).
+
+    A process is ours if its environment names the training job (HYPERJOB_TRAINING_JOB_NAME) and its model dir
+    lies in that job's directory, so an unrelated process that reused a pid is never touched.
+    """
+    wanted = {r.id: str(job_dir(r.id)) for r in records}
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return
+    victims: list[int] = []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        env = dict(item.split(b"=", 1) for item in raw.split(b"\0") if b"=" in item)
+        name = env.get(b"HYPERJOB_TRAINING_JOB_NAME", b"").decode(errors="replace")
+        if name in wanted:
+            model_dir = env.get(b"HYPERJOB_MODEL_DIR", b"").decode(errors="replace")
+            if os.path.abspath(model_dir).startswith(os.path.abspath(wanted[name])):
+                victims.append(int(entry.name))
+    for pid in victims:
+        try:
+            os.killpg(os.getpgid(pid), signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+    deadline = time.time() + 5
+    while victims and time.time() < deadline:
+        victims = [p for p in victims if Path(f"/proc/{p}").exists() and not _is_zombie(p)]
+        if victims:
+            time.sleep(0.02)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z"
+    except OSError:
+        return True

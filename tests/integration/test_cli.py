@@ -1,0 +1,131 @@
+"""The command line, as a user runs it: real processes, a real SQLite store, exit codes and messages."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PROGRAM = str(Path(__file__).parents[1] / "fixtures" / "programs" / "steps.py")
+
+
+def hj(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-m", "hyperjob", *args], cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, "COLUMNS": "200"}, timeout=300)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
+    return proc
+
+
+JOB_YAML = f"""
+name: cli-job
+program:
+  command: [{sys.executable!r}, {PROGRAM!r}]
+static_hyperparameters:
+  steps: 2
+hyperparameter_ranges:
+  x: {{type: continuous, min_value: 0.0, max_value: 1.0}}
+  y: {{type: integer, min_value: 0, max_value: 4}}
+objective: {{metric: loss, type: minimize}}
+metric_definitions:
+  - {{name: loss, regex: 'loss=([0-9.eE+-]+)'}}
+strategy: {{name: random}}
+limits: {{max_jobs: 5, max_parallel_jobs: 2}}
+random_seed: 7
+"""
+
+
+@pytest.fixture(scope="module")
+def finished_job(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cli")
+    (d / "job.yaml").write_text(JOB_YAML)
+    proc = hj("tune", "job.yaml", cwd=d)
+    return d, proc
+
+
+def test_tune_prints_the_best_training_job(finished_job):
+    d, proc = finished_job
+    assert "Completed" in proc.stdout
+    assert "best training job: cli-job-" in proc.stdout
+    assert (d / "hyperjob-runs" / "hyperjob.db").exists()
+
+
+def test_describe_json_is_sagemaker_shaped(finished_job):
+    d, _ = finished_job
+    desc = json.loads(hj("describe", "cli-job", "--json", cwd=d).stdout)
+    assert desc["HyperParameterTuningJobStatus"] == "Completed"
+    assert desc["TrainingJobStatusCounters"]["Completed"] == 5
+    assert desc["ObjectiveStatusCounters"] == {"Succeeded": 5, "Pending": 0, "Failed": 0}
+    best = desc["BestTrainingJob"]
+    assert best["FinalHyperParameterTuningJobObjectiveMetric"]["MetricName"] == "loss"
+    assert set(best["TunedHyperParameters"]) == {"x", "y"}
+    assert desc["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxNumberOfTrainingJobs"] == 5
+
+
+def test_trials_sorted_by_objective_best_first(finished_job):
+    d, _ = finished_job
+    rows = json.loads(hj("trials", "cli-job", "--sort-by", "FinalObjectiveMetricValue", "--json", cwd=d).stdout)
+    values = [r["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] for r in rows["TrainingJobSummaries"]]
+    assert len(values) == 5 and values == sorted(values)
+    rows = json.loads(hj("trials", "cli-job", "--sort-by", "Name", "--descending", "--json", cwd=d).stdout)
+    names = [r["TrainingJobName"] for r in rows["TrainingJobSummaries"]]
+    assert names == sorted(names, reverse=True)
+
+
+def test_best_and_export(finished_job):
+    d, _ = finished_job
+    best = json.loads(hj("best", "cli-job", "--json", cwd=d).stdout)
+    assert best["HyperParameters"]["steps"] == 2
+    assert Path(d / best["ModelDir"] / "model.txt").exists()
+    text = hj("export", "cli-job", cwd=d).stdout
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(rows) == 5
+    assert {"hp:x", "hp:y", "loss:last", "loss:best", "loss:count"} <= set(rows[0])
+    assert all(r["loss:count"] == "2" for r in rows)
+    best_row = min(rows, key=lambda r: float(r["final_objective"]))
+    assert float(best_row["final_objective"]) == pytest.approx(best["Value"])
+    long_rows = list(csv.DictReader(io.StringIO(hj("export", "cli-job", "--long", cwd=d).stdout)))
+    assert len(long_rows) == 10
+
+
+def test_list_shows_the_tuning_job(finished_job):
+    d, _ = finished_job
+    rows = json.loads(hj("list", "--json", cwd=d).stdout)
+    assert [r["HyperParameterTuningJobName"] for r in rows] == ["cli-job"]
+    assert rows[0]["TrainingJobs"] == 5
+
+
+def test_resume_of_a_completed_job_says_so(finished_job):
+    d, _ = finished_job
+    proc = hj("resume", "cli-job", cwd=d, check=False)
+    assert proc.returncode == 1
+    assert "already completed" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_bad_spec_is_one_line_and_exit_code_2(tmp_path):
+    (tmp_path / "job.yaml").write_text(JOB_YAML.replace("max_value: 1.0", "max_value: -1.0"))
+    proc = hj("tune", "job.yaml", cwd=tmp_path, check=False)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert "job.yaml" in proc.stderr and "x" in proc.stderr and "min_value" in proc.stderr
+
+
+def test_unknown_tuning_job_is_a_clear_error(tmp_path):
+    proc = hj("describe", "nope", cwd=tmp_path, check=False)
+    assert proc.returncode != 0
+    assert "nope" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_validate_with_a_sample_log(tmp_path):
+    (tmp_path / "job.yaml").write_text(JOB_YAML)
+    (tmp_path / "sample.log").write_text("step 0: loss=0.25\nsomething else\n")
+    proc = hj("validate", "job.yaml", "--log", "sample.log", cwd=tmp_path)
+    assert "loss" in proc.stdout and "0.25" in proc.stdout
