@@ -14,6 +14,7 @@ from hyperjob.space.ranges import (
     Tier,
     increment_range,
     tuned_tiers,
+    value_key,
 )
 from hyperjob.space.space import SearchSpace
 
@@ -29,4 +30,5 @@ __all__ = [
     "Tier",
     "increment_range",
     "tuned_tiers",
+    "value_key",
 ]
