@@ -18,6 +18,7 @@ from typing import Any, Callable, Optional, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from hyperjob.errors import HyperjobError, TuningJobError
@@ -51,7 +52,7 @@ def boundary(fn: F) -> F:
         except HyperjobError as exc:
             if _state["debug"]:
                 err.print_exception()
-            err.print(f"[red]{type(exc).__name__}[/red]: {exc}", highlight=False, soft_wrap=True)
+            err.print(f"[red]{type(exc).__name__}[/red]: {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             err.print("[red]interrupted[/red]")
@@ -60,7 +61,7 @@ def boundary(fn: F) -> F:
             if _state["debug"]:
                 err.print_exception()
             err.print(
-                f"[red]internal error[/red] {type(exc).__name__}: {exc} (run with --debug for the traceback)",
+                f"[red]internal error[/red] {type(exc).__name__}: {escape(str(exc))} (run with --debug for the traceback)",
                 highlight=False,
                 soft_wrap=True,
             )
@@ -106,7 +107,9 @@ def tune(
         command = command[1:] or None
     spec_obj = load_spec(spec, command=command)
     if name:
-        spec_obj = spec_obj.model_copy(update={"name": name})
+        from hyperjob.formats.spec import TuningJobSpec
+
+        spec_obj = TuningJobSpec.from_json({**spec_obj.to_json(), "name": name}, source=str(spec))
     plan = TuningPlan.from_spec(spec_obj)
     store_url = store or spec_obj.store or os.environ.get("HYPERJOB_STORE") or str(Path(spec_obj.output_dir) / "hyperjob.db")
     _run(plan, store_url, resume=False, quiet=quiet)

@@ -350,8 +350,9 @@ class Tuner:
             fresh = self.store.reset_for_rerun(job_id)  # interrupted: rerun on resume
             self.records[job_id] = fresh
             return
-        value = run.last_objective[1] if run.last_objective else None
         status = ev.status
+        # a failed training job has no final objective (SageMaker's rule); a stopped one keeps its last value
+        value = run.last_objective[1] if run.last_objective and status is not TrainingJobStatus.FAILED else None
         reason = ev.reason
         if status is TrainingJobStatus.STOPPED and run.stop_reason:
             reason = run.stop_reason
@@ -414,7 +415,8 @@ class Tuner:
             )
             return
         with_value = sum(
-            1 for r in self.records.values() if r.status.terminal and r.final_objective is not None
+            1 for r in self.records.values()
+            if r.status is TrainingJobStatus.COMPLETED and r.final_objective is not None
         )
         if with_value == 0 and bad >= plan.fail_fast_window:
             if self.n_no_objective and not self.n_failed:

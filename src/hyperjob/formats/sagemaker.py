@@ -1,0 +1,678 @@
+"""SageMaker's ``CreateHyperParameterTuningJob`` request, accepted unchanged and run locally.
+
+The request is checked as SageMaker would check it (botocore's types, required members and unknown keys;
+the service's enums, name patterns and limits, with SageMaker's numbers), then mapped onto a
+:class:`~hyperjob.formats.spec.TuningJobSpec`. ``docs/spec.md`` ("SageMaker requests") is the user's reference;
+in short:
+
+- ``HyperParameterTuningJobConfig``: ``Strategy`` -> ``strategy``; ``StrategyConfig.HyperbandStrategyConfig``
+  ``MinResource``/``MaxResource`` -> hyperband's ``min_resource``/``max_resource``; ``ResourceLimits`` ->
+  ``limits`` (``MaxRuntimeInSeconds`` -> ``max_runtime_s``); ``ParameterRanges`` -> ranges (``MinValue`` and
+  ``MaxValue`` are strings holding numbers; categorical ``Values`` are JSON-decoded when they can be, as the
+  SageMaker training toolkit does); ``HyperParameterTuningJobObjective``; ``TrainingJobEarlyStoppingType``;
+  ``TuningJobCompletionCriteria``; ``RandomSeed``.
+- ``TrainingJobDefinition``: ``StaticHyperParameters`` (JSON-decoded when possible; ``sagemaker_*`` keys and
+  ``_tuning_objective_metric`` are framework parameters, not passed to the program, as the toolkit does),
+  ``AlgorithmSpecification.MetricDefinitions``, ``StoppingCondition.MaxRuntimeInSeconds`` -> ``timeout_s``,
+  ``Environment``, ``InputDataConfig`` channels whose ``S3Uri`` is a local path or ``file://`` URI.
+- ``TrainingJobDefinitions`` (several): the first one (or the one ``HyperjobProgram.DefinitionName`` names) is
+  tuned; a warning names the others.
+- ``WarmStartConfig``: parsed into ``warm_start``.
+- ``Autotune`` is not implemented: ``AutoParameters`` stay static at their ``ValueHint``, with a warning.
+- The program: there is no container registry here, so the request says what to run in hyperjob's own member
+  ``HyperjobProgram`` (``Command``, ``WorkingDirectory``, ``Environment``, ``Channels``, ``DefinitionName``), or
+  the command line does (``hyperjob tune request.json -- python train.py``). Script-mode requests whose
+  ``sagemaker_program`` file lies next to the request run ``<python> <sagemaker_program>`` from there.
+- Members without local meaning (``RoleArn``, ``ResourceConfig``, ``OutputDataConfig``, ``Tags``...) are checked
+  and then named in one warning.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+from urllib.parse import unquote, urlparse
+
+from hyperjob.errors import SpecError
+from hyperjob.formats._sagemaker_shape import Walker
+from hyperjob.formats.spec import MetricDefinitionSpec, RangeSpec, TuningJobSpec, spec_warnings
+
+__all__ = ["BUILTIN_ALGORITHMS", "NO_COMMAND", "decode_hyperparameter", "is_sagemaker_request",
+           "load_sagemaker_request"]
+
+#: Top-level members that mark a document as a SageMaker request.
+REQUEST_KEYS = ("HyperParameterTuningJobConfig", "HyperParameterTuningJobName", "TrainingJobDefinition",
+                "TrainingJobDefinitions")
+#: SageMaker's built-in algorithms (image repository names): their metric regexes live inside SageMaker.
+BUILTIN_ALGORITHMS = (
+    "xgboost", "sagemaker-xgboost", "image-classification", "object2vec", "factorization-machines", "knn",
+    "linear-learner", "blazingtext", "kmeans", "pca", "lda", "ntm", "randomcutforest", "seq2seq",
+    "semantic-segmentation", "object-detection", "ipinsights", "forecasting-deepar",
+)
+#: The command of a request validated without a program (``hyperjob validate``); never run.
+NO_COMMAND = "<no command given>"
+
+_RANGE_KINDS = {
+    "IntegerParameterRanges": "integer",
+    "ContinuousParameterRanges": "continuous",
+    "CategoricalParameterRanges": "categorical",
+}
+_SCALING = {"Auto": None, "Linear": "linear", "Logarithmic": "logarithmic", "ReverseLogarithmic": "reverse_logarithmic"}
+_FIELD_WORDS = (("min_value", "MinValue"), ("max_value", "MaxValue"), ("scaling", "ScalingType"),
+                ("'reverse_logarithmic'", "'ReverseLogarithmic'"), ("'logarithmic'", "'Logarithmic'"),
+                ("'linear'", "'Linear'"))
+_FRAMEWORK_KEYS = ("_tuning_objective_metric",)
+_CONFIG = "HyperParameterTuningJobConfig"
+
+
+def is_sagemaker_request(data: Any) -> bool:
+    """True if ``data`` looks like a ``CreateHyperParameterTuningJob`` request (it has one of its members)."""
+    return isinstance(data, Mapping) and any(k in data for k in REQUEST_KEYS)
+
+
+def decode_hyperparameter(text: str) -> Any:
+    """A hyperparameter value as the SageMaker training toolkit reads it: JSON-decoded when possible.
+
+    >>> decode_hyperparameter('"gloo"'), decode_hyperparameter("100"), decode_hyperparameter("True")
+    ('gloo', 100, 'True')
+    """
+    try:
+        return json.loads(text, parse_constant=_refuse)
+    except ValueError:
+        return text
+
+
+def _refuse(name: str) -> Any:
+    raise ValueError(name)
+
+
+def _number(text: str, integer: bool, path: str) -> int | float:
+    kind = "a whole number" if integer else "a number"
+    try:
+        value = float(text.strip())
+    except ValueError:
+        raise SpecError(
+            f"must be a string holding {kind}, got {text!r}. Write e.g. \"{10 if integer else 0.001}\".", path=path
+        ) from None
+    if not math.isfinite(value):
+        raise SpecError(f"must be a finite number, got {text!r}. Use a finite bound.", path=path)
+    if integer:
+        if not value.is_integer():
+            raise SpecError(
+                f"an integer range needs whole-number bounds, got {text!r}. Round it, or move the range to "
+                "ContinuousParameterRanges.",
+                path=path,
+            )
+        return int(value)
+    return value
+
+
+def _group(paths: Sequence[str]) -> str:
+    """``a.b.x``, ``a.b.y`` -> ``a.b.{x, y}``."""
+    parents: dict[str, list[str]] = {}
+    for p in paths:
+        parent, _, leaf = p.rpartition(".")
+        parents.setdefault(parent, []).append(leaf)
+    parts = []
+    for parent, leaves in parents.items():
+        inner = leaves[0] if len(leaves) == 1 else "{" + ", ".join(leaves) + "}"
+        parts.append(f"{parent}.{inner}" if parent else inner)
+    return "; ".join(parts)
+
+
+class _Reader:
+    """Maps a checked request onto a spec's data; raises SpecError with SageMaker paths."""
+
+    def __init__(self, request: dict[str, Any], base_dir: Path, command: Sequence[str] | None,
+                 require_program: bool) -> None:
+        self.r = request
+        self.base = base_dir
+        self.command = command
+        self.require_program = require_program
+        self.warnings: list[str] = []
+        self.ignored: list[str] = []
+        self.range_paths: dict[str, str] = {}
+
+    # -- the whole request ----------------------------------------------------------------------------------
+    def read(self) -> dict[str, Any]:
+        r = self.r
+        config = r[_CONFIG]
+        definition, defpath, plural = self._definition()
+        objective, objpath = self._objective(config, definition, defpath, plural)
+        rpath = f"{defpath}.HyperParameterRanges" if plural else f"{_CONFIG}.ParameterRanges"
+        ranges_obj = definition.get("HyperParameterRanges") if plural else config.get("ParameterRanges")
+        static = self._static(definition, defpath)
+        ranges, auto = self._ranges(ranges_obj or {}, rpath, config)
+        self._autotune(auto, ranges, rpath, static, defpath)
+        for name in ranges:
+            if name in static:
+                raise SpecError(
+                    f"{name!r} is both tuned (a range at {self.range_paths[name]}) and static. Remove it from "
+                    "StaticHyperParameters, or remove its range.",
+                    path=f"{defpath}.StaticHyperParameters.{name}",
+                )
+        raw_static = definition.get("StaticHyperParameters") or {}
+        total = len(raw_static) + len(ranges) + len(auto)
+        if total > 100:
+            raise SpecError(
+                f"the tuning job has {total} hyperparameters ({len(raw_static)} static, {len(ranges)} tuned, "
+                f"{len(auto)} AutoParameters); SageMaker allows at most 100 in total. Remove some static "
+                "hyperparameters.",
+                path=f"{defpath}.StaticHyperParameters",
+            )
+        metric_definitions = self._metric_definitions(definition, defpath, objective)
+        strategy = self._strategy(config, ranges)
+        limits = self._limits(config, definition, defpath, strategy, ranges)
+        data: dict[str, Any] = {
+            "name": r["HyperParameterTuningJobName"],
+            "program": self._program(definition, defpath, static),
+            "static_hyperparameters": static,
+            "hyperparameter_ranges": ranges,
+            "objective": objective,
+            "metric_definitions": metric_definitions,
+            "strategy": strategy,
+            "early_stopping": config.get("TrainingJobEarlyStoppingType", "Off").lower(),
+            "limits": limits,
+            "completion": self._completion(config),
+            "random_seed": config.get("RandomSeed"),
+            "warm_start": self._warm_start(),
+            "source_format": "sagemaker",
+        }
+        self._objective_vs_metrics(objective, metric_definitions, objpath, definition, defpath)
+        return data
+
+    # -- parts ----------------------------------------------------------------------------------------------
+    def _definition(self) -> tuple[dict[str, Any], str, bool]:
+        single = self.r.get("TrainingJobDefinition")
+        plural = self.r.get("TrainingJobDefinitions")
+        if single is not None and plural is not None:
+            raise SpecError(
+                "the request gives both TrainingJobDefinition and TrainingJobDefinitions (SageMaker takes one or "
+                "the other). Keep one of them.",
+                path="TrainingJobDefinitions",
+            )
+        if single is None and plural is None:
+            raise SpecError(
+                "the request has no training job definition (SageMaker's rule: exactly one of "
+                "TrainingJobDefinition or TrainingJobDefinitions), so there is nothing to train: no static "
+                "hyperparameters, no metric definitions, no objective. Add a TrainingJobDefinition.",
+                path="TrainingJobDefinition",
+            )
+        if single is not None:
+            if (self.r.get("HyperjobProgram") or {}).get("DefinitionName") is not None:
+                raise SpecError(
+                    "DefinitionName picks one of several TrainingJobDefinitions, but the request has a single "
+                    "TrainingJobDefinition. Remove HyperjobProgram.DefinitionName.",
+                    path="HyperjobProgram.DefinitionName",
+                )
+            for key in ("DefinitionName", "TuningObjective", "HyperParameterRanges"):
+                if key in single:
+                    where = {"DefinitionName": "(leave it out)",
+                             "TuningObjective": f"in {_CONFIG}.HyperParameterTuningJobObjective",
+                             "HyperParameterRanges": f"in {_CONFIG}.ParameterRanges"}[key]
+                    raise SpecError(
+                        f"{key} belongs to the entries of TrainingJobDefinitions; with a single "
+                        f"TrainingJobDefinition give it {where}.",
+                        path=f"TrainingJobDefinition.{key}",
+                    )
+            return single, "TrainingJobDefinition", False
+        for key in ("HyperParameterTuningJobObjective", "ParameterRanges"):
+            if key in self.r[_CONFIG]:
+                inner = "TuningObjective" if key.endswith("Objective") else "HyperParameterRanges"
+                raise SpecError(
+                    f"with TrainingJobDefinitions, each definition carries its own {inner} (SageMaker's rule). "
+                    f"Move {key} into the definitions as {inner}.",
+                    path=f"{_CONFIG}.{key}",
+                )
+        names: list[str] = []
+        for i, d in enumerate(plural):
+            for key in ("DefinitionName", "TuningObjective"):
+                if key not in d:
+                    raise SpecError(
+                        f"each entry of TrainingJobDefinitions needs {key} (SageMaker's rule). Add it.",
+                        path=f"TrainingJobDefinitions[{i}].{key}",
+                    )
+            if d["DefinitionName"] in names:
+                raise SpecError(
+                    f"the DefinitionName {d['DefinitionName']!r} is used twice. Give each definition its own name.",
+                    path=f"TrainingJobDefinitions[{i}].DefinitionName",
+                )
+            names.append(d["DefinitionName"])
+        chosen = 0
+        wanted = (self.r.get("HyperjobProgram") or {}).get("DefinitionName")
+        if wanted is not None:
+            if wanted not in names:
+                raise SpecError(
+                    f"no training job definition is named {wanted!r}. Use one of {', '.join(map(repr, names))}.",
+                    path="HyperjobProgram.DefinitionName",
+                )
+            chosen = names.index(wanted)
+        if len(plural) > 1:
+            others = ", ".join(repr(n) for i, n in enumerate(names) if i != chosen)
+            self.warnings.append(
+                f"TrainingJobDefinitions has {len(plural)} definitions; hyperjob tunes one training program per "
+                f"tuning job, so it tunes {names[chosen]!r} and ignores {others}. Set HyperjobProgram."
+                "DefinitionName to pick another, or split the request into one request per definition."
+            )
+        return plural[chosen], f"TrainingJobDefinitions[{chosen}]", True
+
+    def _objective(self, config: dict[str, Any], definition: dict[str, Any], defpath: str,
+                   plural: bool) -> tuple[dict[str, str], str]:
+        if plural:
+            obj, path = definition["TuningObjective"], f"{defpath}.TuningObjective"
+        else:
+            path = f"{_CONFIG}.HyperParameterTuningJobObjective"
+            obj = config.get("HyperParameterTuningJobObjective")
+            if obj is None:
+                raise SpecError(
+                    "the request has no objective. Add e.g. \"HyperParameterTuningJobObjective\": {\"Type\": "
+                    "\"Maximize\", \"MetricName\": \"validation:accuracy\"}.",
+                    path=path,
+                )
+        return {"metric": obj["MetricName"], "type": obj["Type"].lower()}, path
+
+    def _static(self, definition: dict[str, Any], defpath: str) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, text in (definition.get("StaticHyperParameters") or {}).items():
+            if key.startswith("sagemaker_") or key in _FRAMEWORK_KEYS:
+                self.ignored.append(f"{defpath}.StaticHyperParameters.{key}")
+                continue
+            out[key] = decode_hyperparameter(text)
+        return out
+
+    def _ranges(self, obj: dict[str, Any], rpath: str,
+                config: dict[str, Any]) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+        ranges: dict[str, dict[str, Any]] = {}
+        strategy = config["Strategy"]
+        for key, items in obj.items():
+            if key == "AutoParameters":
+                continue
+            kind = _RANGE_KINDS[key]
+            for j, item in enumerate(items):
+                at = f"{rpath}.{key}[{j}]"
+                name = item["Name"]
+                if name in self.range_paths:
+                    raise SpecError(
+                        f"the hyperparameter {name!r} already has a range at {self.range_paths[name]}. Give each "
+                        "hyperparameter one range.",
+                        path=f"{at}.Name",
+                    )
+                if kind != "categorical" and strategy == "Grid":
+                    raise SpecError(
+                        f"the Grid strategy takes categorical ranges only (SageMaker's rule), but {name!r} is a "
+                        f"{kind} range. List its values in CategoricalParameterRanges, or use the Random or "
+                        "Bayesian strategy.",
+                        path=at,
+                    )
+                if kind == "categorical":
+                    spec: dict[str, Any] = {"type": "categorical",
+                                            "values": [decode_hyperparameter(v) for v in item["Values"]]}
+                else:
+                    spec = {
+                        "type": kind,
+                        "min_value": _number(item["MinValue"], kind == "integer", f"{at}.MinValue"),
+                        "max_value": _number(item["MaxValue"], kind == "integer", f"{at}.MaxValue"),
+                    }
+                    scaling = _SCALING[item.get("ScalingType", "Auto")]
+                    if scaling is not None:
+                        spec["scaling"] = scaling
+                try:
+                    RangeSpec.model_validate(spec).to_range(name, at)
+                except SpecError as exc:
+                    raise _sagemaker_words(exc) from None
+                self.range_paths[name] = at
+                ranges[name] = spec
+        auto = {a["Name"]: decode_hyperparameter(a["ValueHint"]) for a in obj.get("AutoParameters") or []}
+        return ranges, auto
+
+    def _autotune(self, auto: dict[str, Any], ranges: dict[str, Any], rpath: str, static: dict[str, Any],
+                  defpath: str) -> None:
+        autotune = self.r.get("Autotune")
+        if auto and autotune is None:
+            raise SpecError(
+                "AutoParameters needs Autotune: add \"Autotune\": {\"Mode\": \"Enabled\"} to the request, or list "
+                "these hyperparameters in ParameterRanges or StaticHyperParameters.",
+                path=f"{rpath}.AutoParameters",
+            )
+        for name in auto:
+            if name in ranges or name in static:
+                raise SpecError(
+                    f"{name!r} is both an AutoParameter and {'tuned' if name in ranges else 'static'}. Keep one.",
+                    path=f"{rpath}.AutoParameters",
+                )
+        if autotune is not None:
+            fixed = ", ".join(f"{k}={v!r}" for k, v in auto.items()) or "none"
+            nothing = " so no hyperparameter is tuned: every training job runs the same configuration." \
+                if not ranges else ""
+            self.warnings.append(
+                "Autotune is not implemented yet: hyperjob tunes the ranges given and keeps the strategy and limits "
+                f"of the request; AutoParameters stay static at their ValueHint ({fixed}),{nothing or ''} "
+                "List them in ParameterRanges to tune them."
+            )
+            static.update(auto)
+        elif not ranges:
+            raise SpecError(
+                "the request tunes no hyperparameter: every range list is empty or missing. Add at least one "
+                "range to IntegerParameterRanges, ContinuousParameterRanges or CategoricalParameterRanges.",
+                path=rpath,
+            )
+
+    def _metric_definitions(self, definition: dict[str, Any], defpath: str,
+                            objective: dict[str, str]) -> list[dict[str, str]]:
+        algo = definition.get("AlgorithmSpecification") or {}
+        path = f"{defpath}.AlgorithmSpecification.MetricDefinitions"
+        out: list[dict[str, str]] = []
+        for i, md in enumerate(algo.get("MetricDefinitions") or []):
+            at = f"{path}[{i}]"
+            if md["Name"] in [d["name"] for d in out]:
+                raise SpecError(
+                    f"the metric {md['Name']!r} is defined twice. Keep one definition per metric name.",
+                    path=f"{at}.Name",
+                )
+            try:
+                MetricDefinitionSpec(name=md["Name"], regex=md["Regex"])
+            except SpecError as exc:
+                raise SpecError(exc.message, path=f"{at}.Regex") from None
+            out.append({"name": md["Name"], "regex": md["Regex"]})
+        if not out:
+            image = str(algo.get("TrainingImage") or algo.get("AlgorithmName") or "")
+            repo = image.rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]
+            metric = objective["metric"]
+            if repo in BUILTIN_ALGORITHMS:
+                self.warnings.append(
+                    f"TrainingImage {image!r} is SageMaker's built-in algorithm {repo!r}: its metric regexes live "
+                    f"inside SageMaker and it does not run here. The local program must report the objective "
+                    f"{metric!r} itself, with hyperjob.report(...), or add MetricDefinitions "
+                    f"[{{\"Name\": \"{metric}\", \"Regex\": ...}}] matching what it prints."
+                )
+            else:
+                self.warnings.append(
+                    f"the request has no MetricDefinitions: the program must report the objective {metric!r} with "
+                    f"hyperjob.report(...), or add MetricDefinitions [{{\"Name\": \"{metric}\", \"Regex\": ...}}]."
+                )
+        return out
+
+    def _objective_vs_metrics(self, objective: dict[str, str], defs: list[dict[str, str]], objpath: str,
+                              definition: dict[str, Any], defpath: str) -> None:
+        names = [d["name"] for d in defs]
+        metric = objective["metric"]
+        if not names or metric in names:
+            return
+        squash = re.sub(r"[^a-z0-9]", "", metric.lower())
+        for name in names:
+            if re.sub(r"[^a-z0-9]", "", name.lower()) == squash:
+                raise SpecError(
+                    f"the objective metric {metric!r} is not among the MetricDefinitions, but {name!r} is: a typo? "
+                    "Use the same spelling in MetricName and MetricDefinitions.",
+                    path=f"{objpath}.MetricName",
+                )
+
+    def _strategy(self, config: dict[str, Any], ranges: dict[str, Any]) -> dict[str, Any]:
+        name = config["Strategy"]
+        settings: dict[str, Any] = {}
+        sc = config.get("StrategyConfig")
+        if sc is not None:
+            if name != "Hyperband":
+                raise SpecError(
+                    f"StrategyConfig applies to the Hyperband strategy only, but Strategy is {name!r}. Remove "
+                    "StrategyConfig, or use \"Strategy\": \"Hyperband\".",
+                    path=f"{_CONFIG}.StrategyConfig",
+                )
+            hb = sc.get("HyperbandStrategyConfig") or {}
+            lo, hi = hb.get("MinResource"), hb.get("MaxResource")
+            if lo is not None and hi is not None and lo >= hi:
+                raise SpecError(
+                    f"MaxResource must be greater than MinResource, got MinResource={lo}, MaxResource={hi}. Raise "
+                    "MaxResource or lower MinResource.",
+                    path=f"{_CONFIG}.StrategyConfig.HyperbandStrategyConfig.MaxResource",
+                )
+            if lo is not None:
+                settings["min_resource"] = lo
+            if hi is not None:
+                settings["max_resource"] = hi
+        if name == "Hyperband" and config.get("TrainingJobEarlyStoppingType") == "Auto":
+            raise SpecError(
+                "'Auto' cannot be used with the Hyperband strategy, which stops training jobs itself (SageMaker's "
+                "rule). Set \"TrainingJobEarlyStoppingType\": \"Off\".",
+                path=f"{_CONFIG}.TrainingJobEarlyStoppingType",
+            )
+        return {"name": name.lower(), "settings": settings}
+
+    def _limits(self, config: dict[str, Any], definition: dict[str, Any], defpath: str,
+                strategy: dict[str, Any], ranges: dict[str, Any]) -> dict[str, Any]:
+        rl = config["ResourceLimits"]
+        max_jobs = rl.get("MaxNumberOfTrainingJobs")
+        path = f"{_CONFIG}.ResourceLimits.MaxNumberOfTrainingJobs"
+        if strategy["name"] == "grid":
+            size = math.prod(len(r["values"]) for r in ranges.values()) if ranges else 1
+            if max_jobs is not None and max_jobs != size:
+                counts = " x ".join(f"{len(r['values'])} {n}" for n, r in ranges.items())
+                raise SpecError(
+                    f"the Grid strategy runs every combination of the categorical values once, {size} training "
+                    f"jobs here ({counts}), but MaxNumberOfTrainingJobs is {max_jobs}. Set it to {size} or leave "
+                    "it out (SageMaker's rule).",
+                    path=path,
+                )
+        elif max_jobs is None:
+            raise SpecError(
+                f"is required with the {strategy['name'].capitalize()} strategy (only Grid computes it from the "
+                "ranges). Add \"MaxNumberOfTrainingJobs\": 20 to ResourceLimits.",
+                path=path,
+            )
+        stopping = definition.get("StoppingCondition") or {}
+        return {
+            "max_jobs": max_jobs,
+            "max_parallel_jobs": rl["MaxParallelTrainingJobs"],
+            "max_runtime_s": rl.get("MaxRuntimeInSeconds"),
+            "timeout_s": stopping.get("MaxRuntimeInSeconds"),
+        }
+
+    def _completion(self, config: dict[str, Any]) -> dict[str, Any]:
+        cc = config.get("TuningJobCompletionCriteria") or {}
+        out: dict[str, Any] = {}
+        if "TargetObjectiveMetricValue" in cc:
+            out["target_value"] = float(cc["TargetObjectiveMetricValue"])
+        best = cc.get("BestObjectiveNotImproving") or {}
+        if "MaxNumberOfTrainingJobsNotImproving" in best:
+            out["max_jobs_not_improving"] = best["MaxNumberOfTrainingJobsNotImproving"]
+        conv = cc.get("ConvergenceDetected") or {}
+        if conv.get("CompleteOnConvergence") == "Enabled":
+            out["convergence"] = "auto"
+        return out
+
+    def _warm_start(self) -> dict[str, Any] | None:
+        ws = self.r.get("WarmStartConfig")
+        if ws is None:
+            return None
+        parents = [p["HyperParameterTuningJobName"] for p in ws["ParentHyperParameterTuningJobs"]]
+        for i, name in enumerate(parents):
+            if name in parents[:i]:
+                raise SpecError(
+                    f"the parent {name!r} is listed twice. List each parent tuning job once.",
+                    path=f"WarmStartConfig.ParentHyperParameterTuningJobs[{i}].HyperParameterTuningJobName",
+                )
+            if name == self.r["HyperParameterTuningJobName"]:
+                raise SpecError(
+                    f"the tuning job {name!r} names itself as a parent. Name earlier tuning jobs only.",
+                    path=f"WarmStartConfig.ParentHyperParameterTuningJobs[{i}].HyperParameterTuningJobName",
+                )
+        kind = {"IdenticalDataAndAlgorithm": "identical_data_and_algorithm",
+                "TransferLearning": "transfer_learning"}[ws["WarmStartType"]]
+        return {"parents": parents, "type": kind}
+
+    # -- the program ----------------------------------------------------------------------------------------
+    def _program(self, definition: dict[str, Any], defpath: str, static: dict[str, Any]) -> dict[str, Any]:
+        hp = self.r.get("HyperjobProgram") or {}
+        env = dict(definition.get("Environment") or {})
+        env.update(hp.get("Environment") or {})
+        channels, remote = self._channels(definition, defpath, hp)
+        working_dir = hp.get("WorkingDirectory")
+        if working_dir is not None:
+            working_dir = self._local(working_dir)
+        if self.command is not None:
+            command = [str(a) for a in self.command]
+            if not command or not command[0].strip():
+                raise SpecError("the command after '--' is empty. Give the program to run, e.g. -- python train.py.",
+                                path="command")
+            working_dir = working_dir or os.getcwd()
+        elif hp.get("Command"):
+            command = list(hp["Command"])
+            working_dir = working_dir or str(self.base)
+        else:
+            raw_static = definition.get("StaticHyperParameters") or {}
+            script = raw_static.get("sagemaker_program")
+            script = decode_hyperparameter(script) if isinstance(script, str) else None
+            if isinstance(script, str) and (self.base / script).is_file():
+                command = [sys.executable, script]
+                working_dir = working_dir or str(self.base)
+                self.warnings.append(
+                    f"no HyperjobProgram.Command: running the script-mode entry point sagemaker_program "
+                    f"{script!r} as [{sys.executable!r}, {script!r}] from {working_dir}."
+                )
+            elif not self.require_program:
+                command = [NO_COMMAND]
+            else:
+                algo = definition.get("AlgorithmSpecification") or {}
+                image = algo.get("TrainingImage") or algo.get("AlgorithmName") or "its container image"
+                extra = (f" (sagemaker_program {script!r} was not found next to the request, in {self.base})"
+                         if isinstance(script, str) else "")
+                raise SpecError(
+                    f"the request names no local program to run{extra}: SageMaker would run {image!r}, hyperjob "
+                    "runs a local command. Pass it after '--' (hyperjob tune request.json -- python train.py), or "
+                    "add \"HyperjobProgram\": {\"Command\": [\"python\", \"train.py\"]} to the request.",
+                    path="HyperjobProgram.Command",
+                )
+        if remote:
+            shown = ", ".join(f"{name} ({uri})" for name, uri in remote.items())
+            first = next(iter(remote))
+            self.warnings.append(
+                f"input channels on S3 are not downloaded, so the program gets no SM_CHANNEL_<NAME> for: {shown}. "
+                f"Give local copies in HyperjobProgram.Channels (e.g. \"{first}\": \"data/{first}\"), or use a "
+                "local path or file:// URI as their S3Uri."
+            )
+        return {"command": command, "working_dir": working_dir, "env": env, "channels": channels}
+
+    def _local(self, value: str) -> str:
+        if value.startswith("file://"):
+            value = unquote(urlparse(value).path)
+        if os.path.isabs(value):
+            return value
+        return os.path.normpath(self.base / os.path.expanduser(value))
+
+    def _channels(self, definition: dict[str, Any], defpath: str,
+                  hp: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+        channels: dict[str, str] = {}
+        remote: dict[str, str] = {}
+        for i, ch in enumerate(definition.get("InputDataConfig") or []):
+            name = ch["ChannelName"]
+            if name in channels or name in remote:
+                raise SpecError(
+                    f"the channel name {name!r} is used twice. Give each input channel its own name.",
+                    path=f"{defpath}.InputDataConfig[{i}].ChannelName",
+                )
+            source = ch["DataSource"].get("S3DataSource")
+            uri = source.get("S3Uri") if source else None
+            if uri is None:
+                remote[name] = "a file system data source"
+            elif uri.startswith(("s3://", "https://")):
+                remote[name] = uri
+            else:
+                channels[name] = self._local(uri)
+        for name, path in (hp.get("Channels") or {}).items():
+            channels[name] = self._local(path)
+            remote.pop(name, None)
+        missing = {k: v for k, v in channels.items() if not os.path.exists(v)}
+        if missing:
+            shown = ", ".join(f"{k}={v}" for k, v in missing.items())
+            self.warnings.append(f"input channels whose local path does not exist (yet): {shown}.")
+        return channels, remote
+
+
+def _sagemaker_words(exc: SpecError) -> SpecError:
+    """A range error in SageMaker's member names (``min_value`` -> ``MinValue``, ``.scaling`` -> ``.ScalingType``)."""
+    message, path = exc.message, exc.path or ""
+    for ours, theirs in _FIELD_WORDS:
+        message = message.replace(ours, theirs)
+        if path.endswith(f".{ours}"):
+            path = path[: -len(ours)] + theirs
+    if path.endswith(".values"):
+        path = path[: -len("values")] + "Values"
+    if path.endswith(".default"):
+        path = path[: -len(".default")]
+    return type(exc)(message, path=path or None, source=exc.source)
+
+
+#: Where a spec field came from in a request, for the rare error only the spec's own rules find.
+_PATH_MAP = (
+    ("name", "HyperParameterTuningJobName"),
+    ("limits.max_jobs", f"{_CONFIG}.ResourceLimits.MaxNumberOfTrainingJobs"),
+    ("limits.max_parallel_jobs", f"{_CONFIG}.ResourceLimits.MaxParallelTrainingJobs"),
+    ("limits.max_runtime_s", f"{_CONFIG}.ResourceLimits.MaxRuntimeInSeconds"),
+    ("early_stopping", f"{_CONFIG}.TrainingJobEarlyStoppingType"),
+    ("strategy", f"{_CONFIG}.Strategy"),
+    ("completion", f"{_CONFIG}.TuningJobCompletionCriteria"),
+    ("random_seed", f"{_CONFIG}.RandomSeed"),
+    ("warm_start", "WarmStartConfig"),
+    ("program", "HyperjobProgram"),
+)
+
+
+def load_sagemaker_request(
+    request: Any,
+    *,
+    source: str | None = None,
+    base_dir: str | Path | None = None,
+    command: Sequence[str] | None = None,
+    require_program: bool = True,
+) -> TuningJobSpec:
+    """Check a ``CreateHyperParameterTuningJob`` request and map it onto a :class:`TuningJobSpec`.
+
+    Args:
+        request: the parsed request body.
+        source: the file's name, for errors.
+        base_dir: the directory that relative local paths start from (default: the current directory).
+        command: the program to run (the CLI's ``-- python train.py``); it replaces ``HyperjobProgram.Command``
+            and runs in the current directory unless ``HyperjobProgram.WorkingDirectory`` says otherwise.
+        require_program: when ``False`` (``hyperjob validate``), a request without a program is accepted and
+            gets the command ``[NO_COMMAND]``, which must never be run.
+
+    Returns:
+        The spec (``source_format`` ``sagemaker``), with every warning: ignored members, several definitions,
+        Autotune, S3 channels, metrics of built-in algorithms, metric regexes.
+
+    Raises:
+        SpecError: the first rule the request breaks, at its SageMaker path (``HyperParameterTuningJobConfig.
+            ResourceLimits.MaxRuntimeInSeconds``), with the value and the fix.
+    """
+    base = Path(base_dir) if base_dir is not None else Path.cwd()
+    walker = Walker()
+    try:
+        walker.check(request)
+        reader = _Reader(request, base, command, require_program)
+        data = reader.read()
+    except SpecError as exc:
+        raise exc.at(source=source) from None
+    try:
+        spec = TuningJobSpec.model_validate(data)
+    except SpecError as exc:
+        path = exc.path or ""
+        for ours, theirs in _PATH_MAP:
+            if path == ours or path.startswith(ours + ".") or path.startswith(ours + "["):
+                path = theirs
+                break
+        raise type(exc)(exc.message, path=path or None, source=source) from None
+    warnings = list(reader.warnings)
+    ignored = walker.ignored + reader.ignored
+    if ignored:
+        warnings.insert(
+            0,
+            "these SageMaker members have no local meaning or are not implemented yet, and were ignored: "
+            f"{_group(ignored)}.",
+        )
+    warnings.extend(spec_warnings(spec))
+    return spec.model_copy(update={"warnings": warnings})

@@ -1,0 +1,649 @@
+"""The tuning-job spec: the one validated description of a tuning job that every format is read into.
+
+``job.yaml`` / ``job.json`` (:mod:`hyperjob.formats.job_yaml`) and SageMaker's ``CreateHyperParameterTuningJob``
+request (:mod:`hyperjob.formats.sagemaker`) are both turned into a :class:`TuningJobSpec`; the Tuner works
+from it, and the store keeps :meth:`TuningJobSpec.to_json` so that ``hyperjob resume`` can rebuild it with
+:meth:`TuningJobSpec.from_json`. ``docs/spec.md`` is the user's reference of the fields.
+
+Every model is frozen and refuses unknown fields. Every validation error is a
+:class:`~hyperjob.errors.SpecError` (never a pydantic ``ValidationError``) whose message names the field path,
+the offending value and the fix; loaders add the file name as ``source``.
+
+Example:
+    >>> spec = TuningJobSpec.model_validate({
+    ...     "name": "demo",
+    ...     "program": {"command": ["python", "train.py"]},
+    ...     "hyperparameter_ranges": {"lr": {"min_value": 1e-4, "max_value": 0.1, "scaling": "log"}},
+    ...     "objective": {"metric": "loss", "type": "minimize"},
+    ...     "limits": {"max_jobs": 10},
+    ... })
+    >>> spec.build_space()["lr"].scaling.value
+    'Logarithmic'
+    >>> TuningJobSpec.from_json(spec.to_json()) == spec
+    True
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import shlex
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from hyperjob.errors import SpecError
+from hyperjob.executors.base import MetricDefinition, Program
+from hyperjob.formats._base import (
+    CHANNEL_NAME,
+    ENV_NAME,
+    HYPERPARAMETER_NAME,
+    NAME_PATTERN,
+    NUMBER_REGEX,
+    StrictModel,
+    check_hyperparameter_name,
+    is_number,
+    json_value,
+    off_auto,
+)
+from hyperjob.formats._range_spec import RangeSpec, build_ranges
+from hyperjob.records import Direction, Objective
+from hyperjob.space import SearchSpace
+
+__all__ = [
+    "CHANNEL_NAME",
+    "ENV_NAME",
+    "HYPERPARAMETER_NAME",
+    "NAME_PATTERN",
+    "NUMBER_REGEX",
+    "CompletionSpec",
+    "LimitsSpec",
+    "MetricDefinitionSpec",
+    "ObjectiveSpec",
+    "ProgramSpec",
+    "RangeSpec",
+    "StrategySpec",
+    "TuningJobSpec",
+    "WarmStartSpec",
+    "build_ranges",
+    "spec_warnings",
+]
+
+StrategyName = Literal["bayesian", "random", "grid", "hyperband"]
+SourceFormat = Literal["native", "sagemaker", "neptune", "python"]
+OffAuto = Literal["off", "auto"]
+
+
+# --------------------------------------------------------------------------------------------------------------
+# parts
+
+
+class ProgramSpec(StrictModel):
+    """The training program: an argument list (never a shell), its directory, environment and input channels.
+
+    Attributes:
+        command: the program and its arguments, e.g. ``["python", "train.py"]``; every hyperparameter is
+            appended as ``--name value``.
+        working_dir: the directory it runs in (``None``: the directory hyperjob runs in). Loaders resolve a
+            relative one against the spec file's directory.
+        env: extra environment variables (numbers are turned into strings).
+        channels: input channel name -> local path; the program sees ``SM_CHANNEL_<NAME>`` and
+            ``HYPERJOB_CHANNEL_<NAME>``.
+    """
+
+    command: list[str] = Field(min_length=1)
+    working_dir: str | None = None
+    env: dict[str, str] = Field(default_factory=dict)
+    channels: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("command", mode="before")
+    @classmethod
+    def _command_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                parts = shlex.split(value)
+            except ValueError:
+                parts = value.split()
+            raise SpecError(
+                f"must be a list of arguments (it never runs through a shell), got the string {value!r}. "
+                f"Write it as a list: {json.dumps(parts)}."
+            )
+        if isinstance(value, list):
+            return [str(a) if is_number(a) else a for a in value]
+        return value
+
+    @field_validator("command")
+    @classmethod
+    def _command_program(cls, value: list[str]) -> list[str]:
+        if not value[0].strip():
+            raise SpecError(
+                "the first argument, the program to run, is empty. Name it, e.g. [python, train.py].", path="[0]"
+            )
+        return value
+
+    @field_validator("working_dir")
+    @classmethod
+    def _working_dir(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise SpecError("is empty. Give a directory, or leave the field out.")
+        return value
+
+    @field_validator("env", mode="before")
+    @classmethod
+    def _env_strings(cls, value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {k: (str(v) if is_number(v) else v) for k, v in value.items()}
+        return value
+
+    @field_validator("env")
+    @classmethod
+    def _env_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for name in value:
+            if not ENV_NAME.match(name):
+                raise SpecError(
+                    f"{name!r} is not a valid environment variable name. Use letters, digits and '_', "
+                    "not starting with a digit, e.g. OMP_NUM_THREADS.",
+                    path=name,
+                )
+        return value
+
+    @field_validator("channels")
+    @classmethod
+    def _channel_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, path in value.items():
+            if not CHANNEL_NAME.match(name):
+                raise SpecError(
+                    f"the channel name {name!r} is not allowed. Use 1 to 64 letters, digits, '.', '-' or '_', "
+                    "e.g. train.",
+                    path=name,
+                )
+            if not path.strip():
+                raise SpecError(f"the channel {name!r} has an empty path. Give the local directory or file.",
+                                path=name)
+        return value
+
+
+class ObjectiveSpec(StrictModel):
+    """The objective: a metric name and whether to ``maximize`` or ``minimize`` it (any case; ``max``/``min``)."""
+
+    metric: str
+    type: Literal["maximize", "minimize"]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _normalize(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            raise SpecError(
+                f"must be a mapping with the metric and its direction, got {data!r}. Write e.g. "
+                f"objective: {{metric: {data}, type: minimize}}."
+            )
+        if isinstance(data, Mapping) and isinstance(data.get("type"), str):
+            text = data["type"].strip().lower()
+            data = {**data, "type": {"max": "maximize", "min": "minimize"}.get(text, text)}
+        return data
+
+    @field_validator("metric")
+    @classmethod
+    def _metric(cls, value: str) -> str:
+        if not value.strip():
+            raise SpecError("the objective's metric name is empty. Name the metric, e.g. metric: val_loss.")
+        return value
+
+
+class MetricDefinitionSpec(StrictModel):
+    """A metric read from the program's log lines: the first capture group of ``regex`` is the value."""
+
+    name: str
+    regex: str
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not value.strip():
+            raise SpecError("the metric name is empty. Name it, e.g. name: val_loss.")
+        return value
+
+    @field_validator("regex")
+    @classmethod
+    def _regex(cls, value: str) -> str:
+        try:
+            pattern = re.compile(value)
+        except re.error as exc:
+            pos = exc.pos if exc.pos is not None else len(value)
+            raise SpecError(
+                f"the regex {value!r} does not compile: {exc.msg} at position {pos} "
+                f"({value[:pos]!r} >>> {value[pos:]!r}). Fix it there; escape characters meant literally, "
+                r"such as ( ) [ ] . + * ?, with a backslash (\( \. ...)."
+            ) from None
+        if pattern.groups < 1:
+            raise SpecError(
+                f"the regex {value!r} has no capture group, so it reads no value. Put the number in "
+                f"parentheses: {_with_group(value)!r}."
+            )
+        return value
+
+
+def _with_group(regex: str) -> str:
+    """``regex`` with its trailing number pattern wrapped in a capture group (or one appended)."""
+    m = re.search(r"(\[[^\]]*\][+*]|\\d[+*](?:\\.\\d[+*])?|\\S[+*]|\.[+*])$", regex)
+    if m:
+        return f"{regex[:m.start()]}({m.group(0)})"
+    return f"{regex.rstrip()} {NUMBER_REGEX}"
+
+
+class StrategySpec(StrictModel):
+    """The strategy and its settings (``strategy: random`` is short for ``{name: random}``).
+
+    ``settings`` are passed to the strategy's constructor; unknown ones are refused when the strategy is
+    available (``hyperjob.strategies.registry.strategy_settings``). Hyperband reads ``min_resource`` and
+    ``max_resource`` (whole numbers, ``1 <= min_resource < max_resource``).
+    """
+
+    name: StrategyName = "bayesian"
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _normalize(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            data = {"name": data}
+        if isinstance(data, Mapping) and isinstance(data.get("name"), str):
+            data = {**data, "name": data["name"].strip().lower()}
+        if isinstance(data, Mapping) and isinstance(data.get("settings"), Mapping):
+            try:
+                data = {**data, "settings": json_value(dict(data["settings"]), "the settings")}
+            except SpecError as exc:
+                raise SpecError(exc.message, path="settings") from None
+        return data
+
+
+class LimitsSpec(StrictModel):
+    """The budget.
+
+    Attributes:
+        max_jobs: training jobs in total; required except for grid search (then: the number of combinations).
+        max_parallel_jobs: training jobs running at once (>= 1, default 1).
+        max_runtime_s: wall-clock limit of the whole tuning job, seconds.
+        timeout_s: wall-clock limit of each training job, seconds.
+        max_failed_jobs: the tuning job fails once this many training jobs have failed.
+    """
+
+    max_jobs: int | None = Field(default=None, ge=1)
+    max_parallel_jobs: int = Field(default=1, ge=1)
+    max_runtime_s: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    timeout_s: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    max_failed_jobs: int | None = Field(default=None, ge=1)
+
+
+class CompletionSpec(StrictModel):
+    """When the tuning job stops before its budget is spent (SageMaker's ``TuningJobCompletionCriteria``).
+
+    Attributes:
+        target_value: stop once a training job reaches this objective value.
+        max_jobs_not_improving: stop when this many training jobs in a row did not improve the best (>= 3).
+        convergence: ``auto`` stops when the search has converged; ``off`` (default) does not.
+    """
+
+    target_value: float | None = Field(default=None, allow_inf_nan=False)
+    max_jobs_not_improving: int | None = Field(default=None, ge=3)
+    convergence: OffAuto = "off"
+
+    @field_validator("convergence", mode="before")
+    @classmethod
+    def _convergence(cls, value: Any) -> Any:
+        value = off_auto(value)
+        return {"disabled": "off", "enabled": "auto"}.get(value, value) if isinstance(value, str) else value
+
+
+class WarmStartSpec(StrictModel):
+    """Warm start from earlier tuning jobs (parsed now; the rules are checked against the store later).
+
+    Attributes:
+        parents: 1 to 5 names of earlier tuning jobs, each once.
+        type: ``identical_data_and_algorithm`` (default) or ``transfer_learning``; SageMaker's spellings
+            (``IdenticalDataAndAlgorithm``) are accepted.
+    """
+
+    parents: list[str] = Field(min_length=1, max_length=5)
+    type: Literal["identical_data_and_algorithm", "transfer_learning"] = "identical_data_and_algorithm"
+
+    @field_validator("type", mode="before")
+    @classmethod
+    def _type(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            key = re.sub(r"[^a-z]", "", value.lower())
+            return {"identicaldataandalgorithm": "identical_data_and_algorithm",
+                    "transferlearning": "transfer_learning"}.get(key, value)
+        return value
+
+    @field_validator("parents")
+    @classmethod
+    def _parents(cls, value: list[str]) -> list[str]:
+        for i, name in enumerate(value):
+            if not NAME_PATTERN.match(name):
+                raise SpecError(
+                    f"{name!r} is not a tuning job name. Give the name of an earlier tuning job (letters, digits, "
+                    "'-', '_', '.').",
+                    path=f"[{i}]",
+                )
+            if name in value[:i]:
+                raise SpecError(f"the parent {name!r} is listed twice. List each parent once.", path=f"[{i}]")
+        return value
+
+
+# --------------------------------------------------------------------------------------------------------------
+# the spec
+
+
+class TuningJobSpec(StrictModel):
+    """A tuning job, validated: what the Tuner runs and what the store keeps.
+
+    See ``docs/spec.md`` for every field. Cross-field rules checked here: every range is valid; a name is not
+    both static and tuned; grid search takes categorical ranges only and its ``max_jobs`` is the number of
+    combinations (filled in when left out); the other strategies need ``limits.max_jobs``; ``early_stopping:
+    auto`` is refused with hyperband; strategy settings are known to the strategy; metric names are unique and
+    the objective's name is not a misspelling of one of them; a tuning job is not its own parent.
+    """
+
+    name: str
+    program: ProgramSpec
+    static_hyperparameters: dict[str, Any] = Field(default_factory=dict)
+    hyperparameter_ranges: dict[str, RangeSpec] = Field(default_factory=dict)
+    objective: ObjectiveSpec
+    metric_definitions: list[MetricDefinitionSpec] = Field(default_factory=list)
+    strategy: StrategySpec = Field(default_factory=StrategySpec)
+    early_stopping: OffAuto = "off"
+    limits: LimitsSpec = Field(default_factory=LimitsSpec)
+    completion: CompletionSpec = Field(default_factory=CompletionSpec)
+    random_seed: int | None = Field(default=None, ge=0)
+    store: str | None = None
+    output_dir: str = "hyperjob-runs"
+    warm_start: WarmStartSpec | None = None
+    source_format: SourceFormat = "native"
+    warnings: list[str] = Field(default_factory=list)
+
+    # -- field rules --------------------------------------------------------------------------------------
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not NAME_PATTERN.match(value):
+            raise SpecError(
+                f"{value!r} is not a valid tuning job name: use 1 to 64 letters, digits, '-', '_' or '.', "
+                "starting and ending with a letter or digit, e.g. mnist-lr-1."
+            )
+        return value
+
+    @field_validator("static_hyperparameters", mode="before")
+    @classmethod
+    def _static_json(cls, value: Any) -> Any:
+        if isinstance(value, Mapping):
+            out = {}
+            for k, v in value.items():
+                try:
+                    out[k] = json_value(v, "the value")
+                except SpecError as exc:
+                    raise SpecError(exc.message, path=str(k)) from None
+            return out
+        return value
+
+    @field_validator("static_hyperparameters")
+    @classmethod
+    def _static_names(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for name in value:
+            check_hyperparameter_name(name, name)
+        return value
+
+    @field_validator("hyperparameter_ranges")
+    @classmethod
+    def _range_names(cls, value: dict[str, RangeSpec]) -> dict[str, RangeSpec]:
+        for name in value:
+            check_hyperparameter_name(name, name)
+        return value
+
+    @field_validator("early_stopping", mode="before")
+    @classmethod
+    def _early_stopping(cls, value: Any) -> Any:
+        return off_auto(value)
+
+    @field_validator("store")
+    @classmethod
+    def _store(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        if not value.strip():
+            raise SpecError("is empty. Give a database URL (sqlite:///hyperjob.db) or leave the field out.")
+        if "://" in value:
+            from sqlalchemy.engine import make_url
+            from sqlalchemy.exc import ArgumentError
+
+            try:
+                make_url(value)
+            except (ArgumentError, ValueError) as exc:
+                raise SpecError(
+                    f"{value!r} is not a database URL ({exc}). Use e.g. sqlite:///hyperjob.db or "
+                    "postgresql+psycopg://user@host/dbname."
+                ) from None
+        return value
+
+    @field_validator("output_dir")
+    @classmethod
+    def _output_dir(cls, value: str) -> str:
+        if not value.strip():
+            raise SpecError("is empty. Give a directory, e.g. output_dir: hyperjob-runs.")
+        return value
+
+    # -- cross-field rules ----------------------------------------------------------------------------------
+    @model_validator(mode="after")
+    def _cross_check(self) -> "TuningJobSpec":
+        space = self.build_space()
+        self._check_strategy(space)
+        self._check_metrics()
+        if self.warm_start is not None and self.name in self.warm_start.parents:
+            i = self.warm_start.parents.index(self.name)
+            raise SpecError(
+                f"the tuning job {self.name!r} names itself as a parent. Name earlier tuning jobs only.",
+                path=f"warm_start.parents[{i}]",
+            )
+        return self
+
+    def _check_strategy(self, space: SearchSpace) -> None:
+        name = self.strategy.name
+        if name == "grid":
+            from hyperjob.strategies.grid import check_grid_budget
+
+            try:
+                size = check_grid_budget(space, self.limits.max_jobs)
+            except SpecError as exc:
+                if exc.path and exc.path.startswith("hyperparameters."):
+                    raise SpecError(exc.message, path="hyperparameter_ranges." + exc.path[len("hyperparameters."):]
+                                    ) from None
+                raise
+            if self.limits.max_jobs is None:
+                object.__setattr__(self, "limits", self.limits.model_copy(update={"max_jobs": size}))
+        elif self.limits.max_jobs is None:
+            raise SpecError(
+                f"the {name!r} strategy needs a budget: the number of training jobs to run. Add it, e.g. "
+                "limits: {max_jobs: 20}.",
+                path="limits.max_jobs",
+            )
+        if name == "hyperband" and self.early_stopping == "auto":
+            raise SpecError(
+                "early_stopping 'auto' cannot be used with the 'hyperband' strategy, which stops training jobs "
+                "itself (SageMaker's rule). Set early_stopping: off, or use another strategy.",
+                path="early_stopping",
+            )
+        settings = self.strategy.settings
+        if name == "hyperband":
+            self._check_hyperband(settings)
+        if settings:
+            allowed = _strategy_settings(name)
+            if allowed is not None:
+                for key in settings:
+                    if key not in allowed:
+                        near = difflib.get_close_matches(key, allowed, n=1)
+                        hint = f" Did you mean {near[0]!r}?" if near else ""
+                        known = ", ".join(allowed) if allowed else "none"
+                        raise SpecError(
+                            f"the {name!r} strategy has no setting {key!r}.{hint} Its settings: {known}. "
+                            "Remove or rename it.",
+                            path=f"strategy.settings.{key}",
+                        )
+
+    @staticmethod
+    def _check_hyperband(settings: Mapping[str, Any]) -> None:
+        for key in ("min_resource", "max_resource"):
+            v = settings.get(key)
+            if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 1):
+                raise SpecError(
+                    f"{key} must be a whole number >= 1 (a number of epochs or other resource units), got "
+                    f"{v!r}. Use e.g. {key}: {1 if key == 'min_resource' else 30}.",
+                    path=f"strategy.settings.{key}",
+                )
+        lo, hi = settings.get("min_resource"), settings.get("max_resource")
+        if lo is not None and hi is not None and lo >= hi:
+            raise SpecError(
+                f"max_resource must be greater than min_resource, got min_resource={lo}, max_resource={hi}. "
+                "Raise max_resource or lower min_resource.",
+                path="strategy.settings.max_resource",
+            )
+
+    def _check_metrics(self) -> None:
+        names = [d.name for d in self.metric_definitions]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise SpecError(
+                    f"the metric {name!r} is defined twice. Keep one definition per metric name.",
+                    path=f"metric_definitions[{i}].name",
+                )
+        metric = self.objective.metric
+        if names and metric not in names:
+            squash = re.sub(r"[^a-z0-9]", "", metric.lower())
+            for name in names:
+                if re.sub(r"[^a-z0-9]", "", name.lower()) == squash:
+                    raise SpecError(
+                        f"the objective metric {metric!r} is not among the metric definitions, but {name!r} is: "
+                        f"a typo? Use the same spelling in objective.metric and metric_definitions.",
+                        path="objective.metric",
+                    )
+
+    # -- what the Tuner needs -------------------------------------------------------------------------------
+    def build_space(self) -> SearchSpace:
+        """The search space: the ranges (in order) and the static hyperparameters.
+
+        When ranges carry a tier, :meth:`SearchSpace.for_budget` applies the budget (``limits.max_jobs``):
+        ranges of untuned tiers become static at their default.
+
+        Raises:
+            SpecError: a range is invalid, or a name is both static and tuned.
+        """
+        ranges = build_ranges(self.hyperparameter_ranges, path="hyperparameter_ranges")
+        try:
+            space = SearchSpace(ranges=tuple(ranges), static=self.static_hyperparameters)
+        except SpecError as exc:
+            path = exc.path or ""
+            if path.startswith("hyperparameters."):
+                path = "static_hyperparameters." + path[len("hyperparameters."):]
+            raise SpecError(exc.message, path=path or "static_hyperparameters") from None
+        if self.limits.max_jobs is not None and any(r.tier is not None for r in ranges):
+            try:
+                space = space.for_budget(self.limits.max_jobs)
+            except SpecError as exc:
+                path = exc.path or ""
+                if path.startswith("hyperparameters."):
+                    path = "hyperparameter_ranges." + path[len("hyperparameters."):]
+                raise SpecError(exc.message, path=path or "hyperparameter_ranges") from None
+        return space
+
+    def build_objective(self) -> Objective:
+        """The objective record (metric name and direction)."""
+        direction = Direction.MAXIMIZE if self.objective.type == "maximize" else Direction.MINIMIZE
+        return Objective(self.objective.metric, direction)
+
+    def build_metric_definitions(self) -> list[MetricDefinition]:
+        """The metric definitions, as the executor takes them."""
+        return [MetricDefinition(d.name, d.regex) for d in self.metric_definitions]
+
+    def build_program(self) -> Program:
+        """The training program, as the executor takes it."""
+        p = self.program
+        return Program(command=tuple(p.command), working_dir=p.working_dir, env=dict(p.env),
+                       channels=dict(p.channels))
+
+    # -- storage ------------------------------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        """The spec as JSON-able data (what the store keeps); :meth:`from_json` gives back an equal spec."""
+        data = self.model_dump(mode="json")
+        data["hyperparameter_ranges"] = {
+            name: {k: v for k, v in r.items() if v is not None} for name, r in data["hyperparameter_ranges"].items()
+        }
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | str, source: str | None = None) -> "TuningJobSpec":
+        """Rebuild a spec from :meth:`to_json`'s data (a mapping or a JSON string).
+
+        Raises:
+            SpecError: the data is not a valid spec (e.g. written by an incompatible version).
+        """
+        if isinstance(data, str):
+            try:
+                data = json.loads(data)
+            except json.JSONDecodeError as exc:
+                raise SpecError(f"the stored spec is not valid JSON: {exc}.", source=source) from None
+        try:
+            return cls.model_validate(data)
+        except SpecError as exc:
+            raise exc.at(source=source) if source else exc from None
+
+
+# --------------------------------------------------------------------------------------------------------------
+# functions
+
+def _strategy_settings(name: str) -> tuple[str, ...] | None:
+    """The settings the strategy accepts, or ``None`` when unknown (not available here, or ``**settings``)."""
+    try:
+        from hyperjob.strategies.registry import strategy_settings
+    except ImportError:  # pragma: no cover - the registry ships with hyperjob
+        return None
+    try:
+        return strategy_settings(name)
+    except SpecError:
+        return None  # not available in this installation: the Tuner says so when it runs
+
+
+def spec_warnings(spec: TuningJobSpec) -> list[str]:
+    """Things worth telling the user once about a valid spec: metric regexes that will misread values, and an
+    objective that no metric definition reads.
+    """
+    from hyperjob.executors.metrics import check_regex
+
+    out: list[str] = []
+    names = [d.name for d in spec.metric_definitions]
+    metric = spec.objective.metric
+    if names and metric not in names:
+        out.append(
+            f"the objective metric {metric!r} is not among the metric definitions ({', '.join(names)}): the "
+            f"training program must report it with hyperjob.report(step=..., **{{{metric!r}: value}}), or add a "
+            f"metric definition named {metric!r}."
+        )
+    narrow: list[tuple[str, str]] = []
+    for d in spec.metric_definitions:
+        groups = re.compile(d.regex).groups
+        if groups > 1:
+            out.append(
+                f"metric {d.name!r}: the regex {d.regex!r} has {groups} capture groups; only the first is read. "
+                "Make the others non-capturing: (?:...)."
+            )
+        problems = check_regex(d.regex)
+        if problems:
+            narrow.append((d.name, problems[0]))
+    if narrow:
+        names = ", ".join(repr(n) for n, _ in narrow)
+        whose = f"the regexes of the metrics {names}" if len(narrow) > 1 else f"the regex of the metric {names}"
+        out.append(
+            f"{whose} may misread values; for {narrow[0][0]!r}: {narrow[0][1]} "
+            "Check them on real output with: hyperjob validate FILE --log sample.log."
+        )
+    return out
