@@ -188,3 +188,27 @@ def test_bad_arguments_are_spec_errors(tmp_path):
         hyperjob.tune("python train.py", SPACE)
     with pytest.raises(SpecError, match="max_jobs"):
         hyperjob.tune(lambda hp: 0.0, SPACE, max_jobs=0, output_dir=tmp_path)
+
+
+def test_resume_takes_over_the_lease_of_a_dead_tuner_at_once(tmp_path):
+    """A tuner SIGKILLed on this machine leaves an unexpired lease; resume takes it over without waiting."""
+    import subprocess
+
+    from hyperjob.tuner.loop import holder_is_dead
+
+    db = open_store(str(tmp_path / "s.db"))
+    db.create_tuning_job("dead", {"name": "dead"})
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    import socket
+
+    dead_owner = f"{socket.gethostname()}:{child.pid}:abc"
+    db.acquire_lease("dead", dead_owner, 600)
+    assert not holder_is_dead(dead_owner)  # alive: a second tuner must be refused
+    child.kill()
+    child.wait()
+    assert holder_is_dead(dead_owner)
+    assert db.take_over_lease("dead", dead_owner, "me:1:x", 30)
+    assert db.lease_holder("dead") == "me:1:x"
+    assert not db.take_over_lease("dead", dead_owner, "other:2:y", 30)  # no longer the holder
+    assert not holder_is_dead("otherhost:1:x")  # another machine's tuner is never judged dead
+    db.close()

@@ -250,16 +250,11 @@ def stop(
 
 
 def _lease_alive(db: Any, name: str) -> bool:
-    """Whether a tuner holds the tuning job's lease (trying to take it tells us)."""
-    from hyperjob.errors import LeaseError
+    """Whether a live tuner holds the tuning job's lease."""
+    from hyperjob.tuner.loop import holder_is_dead
 
-    probe = f"stop-probe:{os.getpid()}"
-    try:
-        db.acquire_lease(name, probe, 1.0)
-    except LeaseError:
-        return True
-    db.release_lease(name, probe)
-    return False
+    holder = db.lease_holder(name)
+    return holder is not None and not holder_is_dead(holder)
 
 
 # ---------------------------------------------------------------------------------------------------- list

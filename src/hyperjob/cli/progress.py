@@ -8,6 +8,7 @@ from typing import Any
 
 from rich.console import Console, Group
 from rich.live import Live
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -61,7 +62,10 @@ class ProgressListener(TunerListener):
             reason = ""
             if record.status is TrainingJobStatus.FAILED and record.failure_reason:
                 reason = " (" + record.failure_reason.strip().splitlines()[-1][:120] + ")"
-            self.console.print(f"[{self.tuner.n_done}/{self.plan.max_jobs}] {record.id} {record.status.value}{value}{reason}")
+            self.console.print(
+                escape(f"[{self.tuner.n_done}/{self.plan.max_jobs}] {record.id} {record.status.value}{value}{reason}"),
+                highlight=False,
+            )
 
     def on_tick(self, tuner: Tuner) -> None:
         now = time.time()
@@ -72,7 +76,7 @@ class ProgressListener(TunerListener):
         self.live.update(self._render())
 
     def on_warning(self, message: str) -> None:
-        self.console.print(f"[yellow]warning:[/yellow] {message}")
+        self.console.print(f"[yellow]warning:[/yellow] {escape(message)}", highlight=False)
 
     def on_end(self, outcome: TuningOutcome) -> None:
         if self.live is not None:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import collections
 import errno
 import os
+import sys
 import signal
 import subprocess
 import time
@@ -64,6 +65,10 @@ class _Job:
     stop_reason: str | None = None  # "stop" or "timeout"
     kill_at: float | None = None
     killed: bool = False
+
+
+#: a command starting with one of these runs with the Python interpreter that runs hyperjob
+PYTHON_NAMES = frozenset({"python", "python3"})
 
 
 class LocalExecutor:
@@ -117,6 +122,8 @@ class LocalExecutor:
         parser = MetricParser(job.metric_definitions)
         layout = JobLayout.of(job.job_dir)
         argv = [str(a) for a in job.program.command] + build_arguments(job.hyperparameters)
+        if argv and argv[0] in PYTHON_NAMES:  # `python` means the interpreter hyperjob runs under (its venv)
+            argv[0] = sys.executable
         env = build_environment(job, layout)
         cwd = os.path.abspath(job.program.working_dir) if job.program.working_dir else None
         entry = _Job(job, layout, argv, env, parser, cwd, lines=LineBuffer(self.tail_lines))

@@ -29,9 +29,13 @@ class Store(Protocol):
     def acquire_lease(self, name: str, owner: str, ttl_s: float) -> None: ...  # LeaseError if held by another
     def renew_lease(self, name: str, owner: str, ttl_s: float) -> None: ...  # LeaseError if lost
     def release_lease(self, name: str, owner: str) -> None: ...
+    def lease_holder(self, name: str) -> str | None: ...  # the unexpired holder, or None
+    def take_over_lease(self, name: str, dead_owner: str, owner: str, ttl_s: float) -> bool: ...
 
     # training jobs
-    def add_training_job(self, tuning_job: str, config: Configuration) -> TrainingJobRecord: ...
+    def add_training_job(
+        self, tuning_job: str, config: Configuration, *, extra: Mapping[str, Any] | None = None
+    ) -> TrainingJobRecord: ...  # next index, atomically; status Pending
     def get_training_job(self, training_job_id: str) -> TrainingJobRecord: ...
     def list_training_jobs(self, tuning_job: str) -> list[TrainingJobRecord]: ...  # in creation order
     def set_status(
@@ -42,6 +46,7 @@ class Store(Protocol):
         *,
         final_objective: float | None = None,
         pid: int | None = None,
+        extra: Mapping[str, Any] | None = None,  # merged into the record's extra
     ) -> None: ...
     def reset_for_rerun(self, training_job_id: str) -> TrainingJobRecord: ...  # Pending, attempt+1, metrics cleared
 

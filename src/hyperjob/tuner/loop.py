@@ -61,7 +61,8 @@ class TunerListener:
 
     def on_tick(self, tuner: "Tuner") -> None: ...
 
-    def on_warning(self, message: str) -> None: ...
+    def on_warning(self, message: str) -> None:
+        log.warning(message)
 
     def on_end(self, outcome: "TuningOutcome") -> None: ...
 
@@ -179,7 +180,7 @@ class Tuner:
             self.runtime_before_s = float(tuning.consumed_runtime_s or 0.0)
         else:
             self.store.create_tuning_job(plan.name, plan.spec_json or {"name": plan.name}, parents=plan.parents)
-        self.store.acquire_lease(plan.name, self.owner, self.lease_ttl_s)
+        self._acquire_lease()
         try:
             self.store.set_tuning_job_status(plan.name, TuningJobStatus.IN_PROGRESS)
             self._build_strategy()
@@ -202,6 +203,20 @@ class Tuner:
         self._release()
         self.listener.on_end(outcome)
         return outcome
+
+    def _acquire_lease(self) -> None:
+        """Take the lease; take it over at once from a tuner on this machine whose process is gone."""
+        try:
+            self.store.acquire_lease(self.plan.name, self.owner, self.lease_ttl_s)
+        except LeaseError:
+            holder = self.store.lease_holder(self.plan.name)
+            if holder is None:  # expired in between
+                self.store.acquire_lease(self.plan.name, self.owner, self.lease_ttl_s)
+                return
+            if not (holder_is_dead(holder) and self.store.take_over_lease(
+                    self.plan.name, holder, self.owner, self.lease_ttl_s)):
+                raise
+            log.info("took over the lease of %s from %s, whose process is gone", self.plan.name, holder)
 
     def _release(self) -> None:
         try:
@@ -476,8 +491,24 @@ class Tuner:
         if key in self._warned:
             return
         self._warned.add(key)
-        log.warning(message)
         self.listener.on_warning(message)
+
+
+def holder_is_dead(owner: str) -> bool:
+    """True if a lease owner (``host:pid:token``, as a Tuner writes it) is a process of this machine that is gone."""
+    parts = owner.split(":")
+    if len(parts) < 2 or parts[0] != socket.gethostname() or not parts[1].isdigit():
+        return False
+    pid = int(parts[1])
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return _is_zombie(pid)
 
 
 def _replace(record: TrainingJobRecord, **changes: Any) -> TrainingJobRecord:

@@ -1,0 +1,181 @@
+"""Engines and connections of :class:`~hyperjob.store.sql.SqlStore`: URLs, SQLite settings, JSON, error text.
+
+Private to the store: ``SqlStore`` is the interface.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import URL, Engine, cast, create_engine, event, func, make_url
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.pool import StaticPool
+from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy.types import Double
+
+from hyperjob.errors import StoreError
+
+#: How long a SQLite writer waits for another one before giving up.
+SQLITE_BUSY_TIMEOUT_S = 30.0
+#: How long connecting to PostgreSQL may take (unless the URL sets ``connect_timeout``).
+PG_CONNECT_TIMEOUT_S = 10
+#: Execution options of writing transactions: read by the SQLite "begin" hook (BEGIN IMMEDIATE).
+WRITE_OPTIONS = {"hyperjob_begin": "IMMEDIATE"}
+
+
+def normalize_url(url: str | URL) -> URL:
+    """Parse a store URL; ``postgresql://`` and ``postgres://`` become ``postgresql+psycopg://``."""
+    if isinstance(url, URL):
+        return url
+    raw = url.strip()
+    for prefix in ("postgresql://", "postgres://"):
+        if raw.startswith(prefix):
+            raw = "postgresql+psycopg://" + raw[len(prefix) :]
+    try:
+        return make_url(raw)
+    except sa_exc.ArgumentError as exc:
+        raise StoreError(
+            f"store URL {raw.split('@')[-1]!r} is not a database URL ({exc}). Use a path to a SQLite file, "
+            f"sqlite:///path/to/hyperjob.db, or postgresql://user:password@host:port/database."
+        ) from exc
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "tolist") and callable(value.tolist):  # numpy scalars and arrays, torch tensors
+        return value.tolist()
+    if hasattr(value, "item") and callable(value.item):
+        return value.item()
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    raise TypeError(f"{type(value).__name__} {value!r} cannot be stored as JSON")
+
+
+def json_dumps(value: Any) -> str:
+    """JSON text of ``value``; numpy scalars and arrays become numbers and lists."""
+    return json.dumps(value, default=_json_default)
+
+
+def json_copy(value: Any, what: str) -> Any:
+    """What the database gives back for ``value`` (tuples become lists, numpy scalars plain numbers).
+
+    Raises:
+        StoreError: ``value`` cannot be written as JSON (``what`` says whose value it is).
+    """
+    try:
+        return json.loads(json_dumps(value))
+    except (TypeError, ValueError) as exc:
+        raise StoreError(
+            f"{what} cannot be stored: {exc}. Use JSON values (numbers, strings, booleans, lists, dicts)."
+        ) from exc
+
+
+def nan_to_none(value: float | None) -> float | None:
+    """NaN as None (SQLite stores NaN as NULL: this makes both databases agree)."""
+    return None if value is None or math.isnan(value) else value
+
+
+def same_value(a: float, b: float) -> bool:
+    """Equality of metric values, where NaN equals NaN."""
+    return a == b or (math.isnan(a) and math.isnan(b))
+
+
+def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None  # the driver must not open transactions itself: the "begin" hook does
+    cursor = dbapi_conn.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")  # stays 'memory' for an in-memory database
+        cursor.execute("PRAGMA synchronous = NORMAL")  # durable against a process crash in WAL mode
+    finally:
+        cursor.close()
+
+
+def _sqlite_on_begin(conn: Any) -> None:
+    conn.exec_driver_sql(f"BEGIN {conn.get_execution_options().get('hyperjob_begin', 'DEFERRED')}")
+
+
+def create_store_engine(url: URL, safe_url: str) -> Engine:
+    """A pooled engine for a SQLite or PostgreSQL store (creating the SQLite file's directory).
+
+    Args:
+        url: the parsed URL (backend ``sqlite`` or ``postgresql``).
+        safe_url: the URL with the password hidden, for messages.
+
+    Raises:
+        StoreError: the directory cannot be created, or the driver is missing.
+    """
+    sqlite = url.get_backend_name() == "sqlite"
+    kwargs: dict[str, Any] = {"json_serializer": json_dumps}
+    database = url.database or ""
+    if sqlite:
+        if database in ("", ":memory:") or "mode=memory" in database:  # one database for all threads
+            kwargs.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
+        else:
+            kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_S}
+            if not database.startswith("file:"):
+                directory = Path(database).expanduser().parent
+                try:
+                    directory.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise StoreError(
+                        f"store {safe_url}: cannot create the directory {str(directory)!r} of the SQLite file: "
+                        f"{exc.strerror or exc}. Choose a path in a writable directory."
+                    ) from exc
+    else:
+        kwargs["pool_pre_ping"] = True  # survive a server restart between calls
+        if "connect_timeout" not in url.query:
+            kwargs["connect_args"] = {"connect_timeout": PG_CONNECT_TIMEOUT_S}
+    try:
+        engine = create_engine(url, **kwargs)
+    except ImportError as exc:
+        if not sqlite:
+            raise StoreError(
+                f"store {safe_url}: PostgreSQL needs the driver {url.get_driver_name()!r}, which is not "
+                f"installed ({exc}). Install it with: pip install 'hyperjob[pg]'"
+            ) from exc
+        raise StoreError(f"store {safe_url}: the SQLite driver cannot be loaded ({exc}).") from exc
+    except sa_exc.SQLAlchemyError as exc:
+        raise StoreError(
+            f"store {safe_url}: {exc}. Use sqlite:///path/to/hyperjob.db, or "
+            f"postgresql://user:password@host:port/database."
+        ) from exc
+    if sqlite:
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+def db_now(sqlite: bool) -> ColumnElement[float]:
+    """The database clock as seconds since the epoch (a SQL expression)."""
+    if sqlite:
+        return (func.julianday("now") - 2440587.5) * 86400.0
+    return cast(func.extract("epoch", func.clock_timestamp()), Double)
+
+
+def error_reason(exc: BaseException, password: str | None) -> str:
+    """The driver's message of a database error, on one line, with the password hidden."""
+    orig = getattr(exc, "orig", None) or exc
+    reason = " ".join(line.strip() for line in str(orig).strip().splitlines() if line.strip())
+    if password:
+        reason = reason.replace(password, "***")
+    return reason[:500] or type(orig).__name__
+
+
+def error_hint(exc: BaseException, sqlite: bool) -> str:
+    """What to do about an operational error (a server down, a database locked)."""
+    if not sqlite:
+        return "Check that the PostgreSQL server is running and reachable, and that the URL is right."
+    if "locked" in str(exc) or "busy" in str(exc):
+        return (
+            f"Another process kept the database busy for more than {SQLITE_BUSY_TIMEOUT_S:g} s; try again, "
+            f"or use PostgreSQL for many concurrent writers."
+        )
+    return (
+        "Check that the file is a hyperjob database on a local disk with free space "
+        "(network file systems break SQLite's locking)."
+    )
