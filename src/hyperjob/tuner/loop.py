@@ -480,8 +480,6 @@ class Tuner:
             self._request_end(TuningJobStatus.COMPLETED, f"MaxRuntimeInSeconds reached ({self.plan.max_runtime_s:g} s)")
 
     def _finish(self, status: TuningJobStatus, reason: str) -> TuningOutcome:
-        if self._stop_request is not None and self._stop_request[2]:
-            reason = f"{reason}; resume with: hyperjob resume {self.plan.name}"
         self.store.set_tuning_job_status(self.plan.name, status, reason)
         records = tuple(sorted(self.records.values(), key=lambda r: r.index))
         return TuningOutcome(self.plan.name, status, reason, self.best, records)
