@@ -7,6 +7,7 @@ import io
 import json
 import os
 import subprocess
+import time
 import sys
 from pathlib import Path
 
@@ -129,3 +130,49 @@ def test_validate_with_a_sample_log(tmp_path):
     (tmp_path / "sample.log").write_text("step 0: loss=0.25\nsomething else\n")
     proc = hj("validate", "job.yaml", "--log", "sample.log", cwd=tmp_path)
     assert "loss" in proc.stdout and "0.25" in proc.stdout
+
+
+def test_stop_from_another_terminal_stops_the_running_tuning_job(tmp_path):
+    slow = JOB_YAML.replace("steps: 2", "steps: 40\n  sleep: 0.1").replace("name: cli-job", "name: slow-job")
+    (tmp_path / "job.yaml").write_text(slow)
+    tuner = subprocess.Popen([sys.executable, "-m", "hyperjob", "tune", "job.yaml", "-q"], cwd=tmp_path,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        from hyperjob.store import open_store
+
+        db_path = tmp_path / "hyperjob-runs" / "hyperjob.db"
+        deadline = time.time() + 60
+        while time.time() < deadline:  # wait until training jobs run
+            if db_path.exists():
+                db = open_store(str(db_path))
+                try:
+                    if any(r.status.value == "InProgress" for r in db.list_training_jobs("slow-job")):
+                        break
+                except Exception:  # noqa: BLE001 - not created yet
+                    pass
+                finally:
+                    db.close()
+            time.sleep(0.2)
+        proc = hj("stop", "slow-job", cwd=tmp_path)
+        assert "Stopped" in proc.stdout
+        out, errtext = tuner.communicate(timeout=60)
+    finally:
+        if tuner.poll() is None:
+            tuner.kill()
+    assert tuner.returncode == 0, errtext
+    desc = json.loads(hj("describe", "slow-job", "--json", cwd=tmp_path).stdout)
+    assert desc["HyperParameterTuningJobStatus"] == "Stopped"
+    assert desc["TrainingJobStatusCounters"]["Stopped"] >= 1
+    assert desc["TrainingJobStatusCounters"]["InProgress"] == 0
+
+
+def test_stop_of_a_tuning_job_whose_tuner_died_marks_it_stopped(tmp_path):
+    from hyperjob.store import open_store
+
+    db = open_store(str(tmp_path / "hyperjob-runs" / "hyperjob.db"))
+    db.create_tuning_job("orphan", {"name": "orphan"})
+    db.close()
+    proc = hj("stop", "orphan", cwd=tmp_path)
+    assert "no tuner was running" in proc.stdout
+    desc = json.loads(hj("describe", "orphan", "--json", cwd=tmp_path).stdout)
+    assert desc["HyperParameterTuningJobStatus"] == "Stopped"
