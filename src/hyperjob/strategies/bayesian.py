@@ -1,0 +1,337 @@
+"""Bayesian optimization: a Gaussian-process model of the objective (BoTorch + GPyTorch), aware of running jobs.
+
+How a suggestion is made (the choices were measured with the shared benchmark harness, see
+``benchmarks/README.md``):
+
+- **Initial design.** Until the strategy knows ``n_initial`` configurations (suggested, running or finished)
+  and has at least two final values, suggestions come from the random strategy
+  (:class:`~hyperjob.strategies.random.RandomStrategy`, a scrambled Sobol sequence under the same seed).
+- **Model.** A ``SingleTaskGP`` over the encoded space (``_bo_model.py``): unit coordinates for continuous,
+  integer and discrete ranges (integers and increment grids are ordinal, each value at the centre of its
+  share), one-hot columns for categorical ranges (no order implied); Matern-5/2 ARD kernel with BoTorch's
+  dimension-scaled priors; inferred noise; the losses warped by a fitted Yeo-Johnson transform (robust to heavy
+  tails) and standardized. Hyperparameters are refitted by L-BFGS-B warm-started from the previous fit
+  (``_WARM_MAXITER`` iterations), with a fit from the priors' modes (``_FRESH_MAXITER``) whenever the number of
+  observations has doubled, keeping whichever has the better marginal likelihood. Up to ``_EVERY_STEP_UNTIL``
+  observations the fit runs at every suggestion; after that only when the observations have grown by
+  ``_REFIT_GROWTH`` (10 %) since the last fit; between fits the posterior is recomputed on the new data with
+  the last hyperparameters. Above ``_MAX_MODEL`` observations the model (fit and posterior) keeps a subset:
+  the best third, the most recent third and an even spread over the rest, so that a suggestion costs about
+  the same at 1,000 observations as at 300; there, refits are warm-started only, after 20 % growth.
+- **Acquisition.** Analytic log expected improvement (BoTorch's ``LogExpectedImprovement`` formula, evaluated on a
+  posterior whose training factorization is cached: ``CachedLogEI``) over the best posterior mean at an
+  observed configuration (robust to noise), maximized by a seeded search over valid configurations
+  (``_bo_acquisition.py``: random and local candidates, refinement, gradient polish up to ``_POLISH_UNTIL``
+  observations, then projection of integers, grids and one-hot blocks). Above ``_FULL_SEARCH_UNTIL``
+  observations the search uses proportionally fewer candidates (down to a quarter).
+- **Running jobs (pending) and batches.** Kriging believer: the model is conditioned, with the fitted
+  hyperparameters, on each pending configuration at its posterior mean (and the incumbent value is raised to the
+  best of those beliefs), so ``suggest(4)`` gives four different configurations spread over the promising
+  regions, and ``suggest(1)`` twice without an ``observe`` gives two.
+- **Failed training jobs** are never taken as values: they stay out of the value scale and of the
+  hyperparameter fit, and the model is conditioned on them at the worst value observed so far (a pessimistic
+  belief), so the strategy moves away from where training jobs fail without distorting the rest of the model.
+  A ``Final`` whose value is not a finite number counts as a failure.
+- **Duplicates.** A configuration the strategy already knows is never suggested again while the space has
+  others (the best-scored unknown candidate is taken; failing that, a random unknown one).
+- **Determinism.** Every random choice comes from ``numpy.random.default_rng`` seeded with the seed and the
+  numbers of known configurations, final values and failures; the model fit is deterministic; torch runs in a
+  forked RNG state with ``num_threads`` threads (1 by default, restored afterwards). The same seed and the same
+  sequence of calls give the same suggestions in any process.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from hyperjob.errors import SpecError, StrategyError
+from hyperjob.records import Configuration, Failed, Final, Objective, Observation, Pending
+from hyperjob.space import SearchSpace
+from hyperjob.strategies._tracking import Ledger, check_count, check_seed
+from hyperjob.strategies.random import RandomStrategy
+
+#: Largest default initial design (the default is ``min(max(5, dim + 1), _MAX_DEFAULT_INITIAL)``).
+_MAX_DEFAULT_INITIAL = 10
+#: L-BFGS-B iterations of a warm-started hyperparameter fit, and of a fit from the priors' modes.
+_WARM_MAXITER = 30
+_FRESH_MAXITER = 100
+#: Refit at every suggestion up to this many observations ...
+_EVERY_STEP_UNTIL = 20
+#: ... and after that only when the observations have grown by this fraction since the last fit.
+_REFIT_GROWTH = 0.1
+#: The model keeps at most this many observations (a subset above it, see :func:`_model_subset`).
+_MAX_MODEL = 300
+
+#: Full-size acquisition search up to this many observations, proportionally fewer candidates after (>= 1/4).
+_FULL_SEARCH_UNTIL = 300
+
+#: The acquisition's gradient polish runs up to this many observations (with more data it costs more than it
+#: brings: the sampled candidates are dense enough, and the cost per suggestion must stay flat).
+_POLISH_UNTIL = 200
+
+_SETTINGS = ("n_initial", "num_threads")
+
+
+def default_n_initial(dim: int) -> int:
+    """The default size of the initial design for a space of ``dim`` ranges: ``min(max(5, dim + 1), 10)``."""
+    return min(max(5, dim + 1), _MAX_DEFAULT_INITIAL)
+
+
+def _positive_int(name: str, value: Any, example: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise SpecError(
+            f"{name} must be a positive integer, got {value!r}. Use e.g. {name}: {example}.",
+            path=f"strategy.{name}",
+        )
+    return int(value)
+
+
+class BayesianStrategy:
+    """Bayesian optimization with a Gaussian process (see the module docstring).
+
+    Args:
+        space: the search space.
+        objective: the objective (its direction decides what "better" means).
+        seed: a non-negative integer; ``None`` draws one from the operating system (see :attr:`seed`).
+        **settings: ``n_initial`` (positive int, default ``min(max(5, dim + 1), 10)``): the size of the random
+            initial design; ``num_threads`` (positive int, default 1): torch threads while suggesting.
+
+    Raises:
+        SpecError: a bad seed, an unknown setting or a bad setting value.
+        StrategyError: torch, gpytorch or BoTorch is not installed (``pip install 'hyperjob[bo]'``).
+    """
+
+    def __init__(self, space: SearchSpace, objective: Objective, seed: int | None = None, **settings: Any) -> None:
+        unknown = sorted(set(settings) - set(_SETTINGS))
+        if unknown:
+            raise SpecError(
+                f"unknown setting {unknown[0]!r} of the bayesian strategy. Known settings: {', '.join(_SETTINGS)}.",
+                path=f"strategy.{unknown[0]}",
+            )
+        n_initial = settings.get("n_initial")
+        self.n_initial: int = (
+            default_n_initial(space.dim) if n_initial is None else _positive_int("n_initial", n_initial, 8)
+        )
+        num_threads = settings.get("num_threads")
+        self.num_threads: int = 1 if num_threads is None else _positive_int("num_threads", num_threads, 1)
+        self.space = space
+        self.objective = objective
+        seed = check_seed(seed)
+        #: the seed in use (drawn from the operating system when none was given)
+        self.seed: int = seed if seed is not None else int(np.random.SeedSequence().entropy % 2**63)
+        try:
+            from hyperjob.strategies import _bo_acquisition, _bo_model
+        except ImportError as exc:  # pragma: no cover - depends on the installation
+            raise StrategyError(
+                f"the bayesian strategy needs torch, gpytorch and botorch ({exc}). "
+                "Install them with: pip install 'hyperjob[bo]'"
+            ) from exc
+        self._model_mod = _bo_model
+        self._acq_mod = _bo_acquisition
+        self._encoder = _bo_model.Encoder(space)
+        self._search = _bo_acquisition.SearchSettings()
+        self._ledger = Ledger(space, objective)
+        self._random = RandomStrategy(space, objective, seed=self.seed)
+        self._failed: list[Configuration] = []
+        # hyperparameter fit bookkeeping
+        self._state: dict[str, Any] | None = None
+        self._fit_n = 0
+        self._fresh_n = 0
+        self._fitted_for: tuple[int, int] | None = None
+        self._lmbda: float | None = None
+        self._model: Any = None  # a SingleTaskGP holding the fitted hyperparameters
+        self._rows: list[np.ndarray] = []  # encoded rows of the observed configurations (in the space)
+        self._losses: list[float] = []
+        self._base: Any = None  # (model, X, y, best_f) of the current data
+
+    # -- Strategy protocol ----------------------------------------------------------------------------------
+    def suggest(self, n: int) -> list[Configuration]:
+        """Return up to ``n`` new configurations, each one aware of the pending ones and of the earlier ones.
+
+        Fewer than ``n`` only when a finite space has no configuration left that the strategy does not know.
+
+        Raises:
+            SpecError: ``n`` is not a non-negative integer.
+        """
+        n = check_count(n)
+        out: list[Configuration] = []
+        if n == 0:
+            return out
+        import torch
+
+        previous_threads = torch.get_num_threads()
+        torch.set_num_threads(self.num_threads)
+        try:
+            with torch.random.fork_rng(devices=[]):
+                for _ in range(n):
+                    if self._ledger.known_in_space >= self.space.cardinality:
+                        break  # every configuration of a finite space is known
+                    config, from_random = self._next()
+                    if config is None:
+                        break
+                    self._ledger.add_suggested(config)
+                    if not from_random:  # the random strategy must know it too, to keep its draws unseen
+                        self._random.observe(Pending(config))
+                    out.append(config)
+        finally:
+            torch.set_num_threads(previous_threads)
+        return out
+
+    def observe(self, event: Observation) -> None:
+        """Record an event; the model is refitted lazily at the next :meth:`suggest` (cheap to call).
+
+        Raises:
+            SpecError: ``event`` is not an event, or its configuration lacks a tuned hyperparameter.
+        """
+        finals = len(self._ledger.finals)
+        self._ledger.record(event)
+        self._random.observe(event)
+        if isinstance(event, (Final, Failed)):
+            config = self._ledger.canonical(event.config)
+            if not self.space.contains(config):
+                return  # e.g. a parent's job under other ranges: it counts as known, not as data
+            if len(self._ledger.finals) > finals:
+                self._rows.append(self._encoder.encode([config])[0])
+                self._losses.append(self.objective.loss(self._ledger.finals[-1][1]))
+            else:
+                self._failed.append(config)
+
+    # -- views ----------------------------------------------------------------------------------------------
+    @property
+    def pending(self) -> list[Configuration]:
+        """The configurations suggested or registered as pending that have no Final or Failed yet."""
+        return self._ledger.pending_configs
+
+    @property
+    def best(self) -> tuple[Configuration, float] | None:
+        """``(configuration, value)`` of the best final result observed, or ``None``."""
+        return self._ledger.best
+
+    # -- internals ------------------------------------------------------------------------------------------
+
+    def _next(self) -> tuple[Configuration | None, bool]:
+        """The next configuration, and whether the random strategy chose it."""
+        if len(self._ledger.known) < self.n_initial or len(self._losses) < 2 or self._encoder.width == 0:
+            return self._from_random(), True
+        config = self._from_model()
+        return (config, False) if config is not None else (self._from_random(), True)
+
+    def _from_random(self) -> Configuration | None:
+        config = self._random.suggest(1)[0]
+        if self._ledger.is_known(config) and self._ledger.known_in_space < self.space.cardinality:
+            return None  # pragma: no cover - the random strategy only repeats when the space is exhausted
+        return config
+
+    def _from_model(self) -> Configuration | None:
+        """The best unknown candidate under the acquisition function; ``None`` if every candidate is known."""
+        mm, am = self._model_mod, self._acq_mod
+        import gpytorch
+        import torch
+
+        rng = np.random.default_rng(
+            [self.seed, 2, len(self._ledger.known), len(self._ledger.finals), self._ledger.failures]
+        )
+        torch.manual_seed(int(rng.integers(2**31)))
+        with gpytorch.settings.max_cholesky_size(100_000), gpytorch.settings.debug(False):
+            posterior, X, y, best_f = self._base_model()
+            # Kriging believer: condition on pending configurations (posterior mean) and failures (worst value)
+            pending = [c for c in self._ledger.pending_configs if self.space.contains(c)]
+            extra_X, extra_y = [], []
+            if self._failed:
+                extra_X.append(self._encoder.encode(self._failed))
+                extra_y.append(np.full(len(self._failed), float(np.min(y))))
+            if pending:
+                P = self._encoder.encode(pending)
+                believed = posterior.mean(P)
+                extra_X.append(P)
+                extra_y.append(believed)
+                # the believer believes its fantasies: a pending point above the incumbent becomes the incumbent,
+                # so that the next point is not chosen right beside it
+                best_f = max(best_f, float(np.max(believed)))
+            if extra_X:
+                # fantasies are exact (failures keep the fitted noise: they are beliefs about a region)
+                posterior = mm.CachedPosterior(
+                    posterior.model,
+                    np.concatenate([X, *extra_X]),
+                    np.concatenate([y, *extra_y]),
+                    exact_from=len(y) + len(self._failed) if pending else None,
+                )
+            acq = am.CachedLogEI(posterior, best_f)
+            anchors = X[np.argsort(-y, kind="stable")[: self._search.anchors]]
+            # fewer candidates beyond _FULL_SEARCH_UNTIL observations (the search matters less with that much data)
+            scale = min(1.0, max(0.25, _FULL_SEARCH_UNTIL / len(self._losses)))
+            search = self._search if len(self._losses) <= _POLISH_UNTIL else replace(self._search, polish_starts=0)
+            rows, _ = am.search(acq, self._encoder, anchors, rng, search, scale=scale)
+        for row in rows:
+            config = self._ledger.canonical(self._encoder.decode(row))
+            if not self._ledger.is_known(config):
+                return config
+        return None
+
+    def _base_model(self) -> tuple[Any, np.ndarray, np.ndarray, float]:
+        """The posterior of the observed values (refitted when the schedule says so), cached until new data."""
+        mm = self._model_mod
+        key = (len(self._ledger.finals), self._ledger.failures)
+        if self._base is not None and self._fitted_for == key:
+            return self._base
+        X = np.array(self._rows)
+        losses = np.array(self._losses)
+        if len(losses) > _MAX_MODEL:  # a subset keeps the cost of a suggestion flat (module docstring)
+            idx = _model_subset(losses, _MAX_MODEL)
+            X, losses = X[idx], losses[idx]
+        n = len(self._losses)
+        growth = _REFIT_GROWTH if n <= _MAX_MODEL else 2 * _REFIT_GROWTH
+        due = (
+            self._state is None
+            or (n <= _EVERY_STEP_UNTIL and n != self._fit_n)
+            or n >= self._fit_n * (1.0 + growth)
+        )
+        # the value transform's exponent is refitted with the hyperparameters only
+        y, lmbda = mm.transform_values(losses, None if due else self._lmbda)
+        self._lmbda = lmbda
+        if due:
+            fresh = self._state is None or (n >= 2 * self._fresh_n and n <= _MAX_MODEL)
+            FX, Fy = X, y
+            best_loss, best_model = math.inf, self._model
+            if self._state is not None:
+                warm = mm.make_model(FX, Fy, state=self._state)
+                loss = mm.fit_model(warm, _WARM_MAXITER)
+                if loss < best_loss:
+                    best_loss, best_model = loss, warm
+            if fresh:
+                cold = mm.make_model(FX, Fy)
+                loss = mm.fit_model(cold, _FRESH_MAXITER)
+                if loss < best_loss or best_model is None:
+                    best_loss, best_model = loss, cold
+                self._fresh_n = n
+            self._model = best_model  # only its hyperparameters are used from here on
+            self._state = mm.model_state(best_model)
+            self._fit_n = n
+        posterior = mm.CachedPosterior(self._model, X, y)
+        best_f = float(np.max(posterior.mean(X)))
+        self._base = (posterior, X, y, best_f)
+        self._fitted_for = key
+        return self._base
+
+
+def _model_subset(losses: np.ndarray, size: int) -> np.ndarray:
+    """Indices of the observations the model keeps when there are more than ``size``, in arrival order.
+
+    A third are the best ones (the incumbent's region is modelled with every detail), a third the most recent
+    (where the search is now, so that it does not return there), and the rest an even spread over the others
+    (so that no region of the space is forgotten).
+    """
+    n = len(losses)
+    best = set(np.argsort(losses, kind="stable")[: size // 3].tolist())
+    recent = [i for i in range(n - 1, -1, -1) if i not in best][: size // 3]
+    chosen = best | set(recent)
+    rest = np.array([i for i in range(n) if i not in chosen])
+    spread = rest[np.linspace(0, len(rest) - 1, size - len(chosen)).round().astype(int)]
+    return np.array(sorted(chosen | set(spread.tolist())), dtype=int)
+
+
+__all__ = ["BayesianStrategy", "default_n_initial"]
