@@ -212,3 +212,12 @@ def test_resume_takes_over_the_lease_of_a_dead_tuner_at_once(tmp_path):
     assert not db.take_over_lease("dead", dead_owner, "other:2:y", 30)  # no longer the holder
     assert not holder_is_dead("otherhost:1:x")  # another machine's tuner is never judged dead
     db.close()
+
+
+def test_an_unavailable_strategy_fails_before_anything_is_recorded(tmp_path):
+    with pytest.raises(SpecError, match="hyperband"):
+        hyperjob.tune(lambda hp: hp["x"], {"x": SPACE["x"]}, strategy="hyperband", max_jobs=3,
+                      output_dir=tmp_path / "runs", name="hb", store=str(tmp_path / "s.db"))
+    db = open_store(str(tmp_path / "s.db"))
+    assert db.list_tuning_jobs() == []
+    db.close()

@@ -170,6 +170,7 @@ class Tuner:
     def run(self, *, resume: bool = False) -> TuningOutcome:
         """Run (or, with ``resume``, continue) the tuning job until it ends. Returns how it ended."""
         plan = self.plan
+        self._build_strategy()  # bad strategy settings fail here, before anything is recorded
         if resume:
             tuning = self.store.get_tuning_job(plan.name)
             if tuning.status is TuningJobStatus.COMPLETED:
@@ -183,7 +184,6 @@ class Tuner:
         self._acquire_lease()
         try:
             self.store.set_tuning_job_status(plan.name, TuningJobStatus.IN_PROGRESS)
-            self._build_strategy()
             self._replay()
             for w in plan.warnings:
                 self._warn(w)
