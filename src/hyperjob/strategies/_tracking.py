@@ -159,6 +159,23 @@ class Ledger:
         return best
 
 
+
+class LedgerViews:
+    """The read-only views every strategy with a ``_ledger`` offers."""
+
+    _ledger: Ledger
+
+    @property
+    def pending(self) -> list[Configuration]:
+        """The configurations suggested or registered as pending that have no Final or Failed yet."""
+        return self._ledger.pending_configs
+
+    @property
+    def best(self) -> tuple[Configuration, float] | None:
+        """``(configuration, value)`` of the best final result observed, or ``None``."""
+        return self._ledger.best
+
+
 def _finite(value: Any) -> float | None:
     try:
         number = float(value)

@@ -51,7 +51,7 @@ import numpy as np
 from hyperjob.errors import SpecError, StrategyError
 from hyperjob.records import Configuration, Failed, Final, Objective, Observation, Pending
 from hyperjob.space import SearchSpace
-from hyperjob.strategies._tracking import Ledger, check_count, check_seed
+from hyperjob.strategies._tracking import Ledger, LedgerViews, check_count, check_seed
 from hyperjob.strategies.random import RandomStrategy
 
 #: Largest default initial design (the default is ``min(max(5, dim + 1), _MAX_DEFAULT_INITIAL)``).
@@ -85,12 +85,12 @@ def _positive_int(name: str, value: Any, example: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise SpecError(
             f"{name} must be a positive integer, got {value!r}. Use e.g. {name}: {example}.",
-            path=f"strategy.{name}",
+            path=f"strategy.settings.{name}",
         )
     return int(value)
 
 
-class BayesianStrategy:
+class BayesianStrategy(LedgerViews):
     """Bayesian optimization with a Gaussian process (see the module docstring).
 
     Args:
@@ -110,7 +110,7 @@ class BayesianStrategy:
         if unknown:
             raise SpecError(
                 f"unknown setting {unknown[0]!r} of the bayesian strategy. Known settings: {', '.join(_SETTINGS)}.",
-                path=f"strategy.{unknown[0]}",
+                path=f"strategy.settings.{unknown[0]}",
             )
         n_initial = settings.get("n_initial")
         self.n_initial: int = (
@@ -199,17 +199,6 @@ class BayesianStrategy:
                 self._losses.append(self.objective.loss(self._ledger.finals[-1][1]))
             else:
                 self._failed.append(config)
-
-    # -- views ----------------------------------------------------------------------------------------------
-    @property
-    def pending(self) -> list[Configuration]:
-        """The configurations suggested or registered as pending that have no Final or Failed yet."""
-        return self._ledger.pending_configs
-
-    @property
-    def best(self) -> tuple[Configuration, float] | None:
-        """``(configuration, value)`` of the best final result observed, or ``None``."""
-        return self._ledger.best
 
     # -- internals ------------------------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from typing import Iterator
 from hyperjob.errors import SpecError
 from hyperjob.records import Configuration, Objective, Observation
 from hyperjob.space import SearchSpace
-from hyperjob.strategies._tracking import Ledger, check_count, check_seed
+from hyperjob.strategies._tracking import Ledger, LedgerViews, check_count, check_seed
 
 
 def grid_size(space: SearchSpace) -> int:
@@ -66,7 +66,7 @@ def check_grid_budget(space: SearchSpace, max_jobs: int | None) -> int:
     return size
 
 
-class GridStrategy:
+class GridStrategy(LedgerViews):
     """Grid search over categorical ranges (see the module docstring).
 
     Args:
@@ -118,15 +118,6 @@ class GridStrategy:
         """How many combinations are neither suggested nor known from an event."""
         return self.size - self._ledger.known_in_space
 
-    @property
-    def pending(self) -> list[Configuration]:
-        """The configurations suggested or registered as pending that have no Final or Failed yet."""
-        return self._ledger.pending_configs
-
-    @property
-    def best(self) -> tuple[Configuration, float] | None:
-        """``(configuration, value)`` of the best final result observed, or ``None``."""
-        return self._ledger.best
 
     def __repr__(self) -> str:
         return f"GridStrategy(size={self.size}, remaining={self.remaining})"

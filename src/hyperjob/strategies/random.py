@@ -38,7 +38,7 @@ import numpy as np
 from hyperjob.records import Configuration, Objective, Observation
 from hyperjob.space import SearchSpace
 from hyperjob.space.ranges import CategoricalRange, DiscreteRange, IntegerRange, Range
-from hyperjob.strategies._tracking import Ledger, check_count, check_seed
+from hyperjob.strategies._tracking import Ledger, LedgerViews, check_count, check_seed
 
 if TYPE_CHECKING:  # scipy.stats is slow to import (~0.3-1 s): only when the first Sobol point is drawn
     from scipy.stats.qmc import Sobol
@@ -58,7 +58,7 @@ _SOBOL_STREAM = 0
 _UNIFORM_STREAM = 1
 
 
-class RandomStrategy:
+class RandomStrategy(LedgerViews):
     """Random search drawn from a scrambled Sobol sequence (see the module docstring).
 
     Args:
@@ -101,17 +101,6 @@ class RandomStrategy:
     def observe(self, event: Observation) -> None:
         """Record an event (see ``strategies/_tracking.py``); the value never changes later draws."""
         self._ledger.record(event)
-
-    # -- views ----------------------------------------------------------------------------------------------
-    @property
-    def pending(self) -> list[Configuration]:
-        """The configurations suggested or registered as pending that have no Final or Failed yet."""
-        return self._ledger.pending_configs
-
-    @property
-    def best(self) -> tuple[Configuration, float] | None:
-        """``(configuration, value)`` of the best final result observed, or ``None``."""
-        return self._ledger.best
 
     # -- drawing --------------------------------------------------------------------------------------------
     def point(self, i: int, attempt: int = 0) -> np.ndarray:

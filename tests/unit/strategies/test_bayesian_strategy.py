@@ -197,9 +197,9 @@ def test_threads_restored_and_default_design_size():
 @pytest.mark.parametrize(
     "settings, match",
     [
-        ({"n_initial": 0}, "strategy.n_initial"),
+        ({"n_initial": 0}, "strategy.settings.n_initial"),
         ({"n_initial": 2.5}, "n_initial must be a positive integer, got 2.5"),
-        ({"num_threads": "4"}, "strategy.num_threads"),
+        ({"num_threads": "4"}, "strategy.settings.num_threads"),
         ({"num_threads": True}, "num_threads"),
         ({"restarts": 3}, "unknown setting 'restarts'.*n_initial, num_threads"),
     ],
