@@ -22,7 +22,7 @@ import socket
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -85,7 +85,6 @@ class TuningOutcome:
 @dataclass
 class _Running:
     record: TrainingJobRecord
-    started: float
     last_objective: tuple[int, float] | None = None
     stop_reason: str | None = None  # why the tuner asked it to stop
     rerun_after_stop: bool = False
@@ -138,8 +137,6 @@ class Tuner:
         self.best: TrainingJobRecord | None = None
         self.n_failed = 0
         self.n_no_objective = 0
-        self.n_completed = 0
-        self.n_stopped = 0
         self.started_at = time.time()
         self.runtime_before_s = 0.0
         self._stop_request: tuple[str, TuningJobStatus, bool] | None = None  # (reason, status, rerun running)
@@ -325,7 +322,7 @@ class Tuner:
             objective_metric=plan.objective.metric,
             attempt=record.attempt,
         )
-        self.running[record.id] = _Running(record=record, started=time.time())
+        self.running[record.id] = _Running(record=record)
         self.executor.launch(request)
         self.listener.on_training_job_launched(record)
 
@@ -336,7 +333,7 @@ class Tuner:
             return
         if isinstance(ev, Started):
             self.store.set_status(ev.training_job_id, TrainingJobStatus.IN_PROGRESS, pid=ev.pid)
-            run.record = _replace(run.record, status=TrainingJobStatus.IN_PROGRESS, started_at=time.time(), pid=ev.pid)
+            run.record = replace(run.record, status=TrainingJobStatus.IN_PROGRESS, started_at=time.time(), pid=ev.pid)
             self.records[run.record.id] = run.record
         elif isinstance(ev, MetricsReported):
             self._on_metrics(run, ev.values)
@@ -372,7 +369,7 @@ class Tuner:
         if status is TrainingJobStatus.STOPPED and run.stop_reason:
             reason = run.stop_reason
         self.store.set_status(job_id, status, reason, final_objective=value)
-        record = _replace(
+        record = replace(
             run.record, status=status, ended_at=time.time(), failure_reason=reason, final_objective=value
         )
         self.records[job_id] = record
@@ -384,7 +381,6 @@ class Tuner:
         config = dict(record.config)
         value = record.final_objective
         if record.status is TrainingJobStatus.COMPLETED and value is not None:
-            self.n_completed += 1
             self.strategy.observe(Final(config, value, training_job=record.id))
             if self.best is None or self.plan.objective.is_better(value, self.best.final_objective):
                 self.best = record
@@ -395,7 +391,6 @@ class Tuner:
                 self._request_end(TuningJobStatus.COMPLETED, reason)
             return
         if record.status is TrainingJobStatus.STOPPED:
-            self.n_stopped += 1
             if value is not None:
                 self.strategy.observe(Intermediate(config, step=0, value=value, training_job=record.id))
             else:
@@ -403,7 +398,6 @@ class Tuner:
             return
         # Failed, or Completed without the objective metric
         if record.status is TrainingJobStatus.COMPLETED:
-            self.n_completed += 1
             self.n_no_objective += 1
             why = (
                 f"training job {record.id} completed without reporting the objective metric "
@@ -507,12 +501,6 @@ def holder_is_dead(owner: str) -> bool:
     except PermissionError:
         return False
     return _is_zombie(pid)
-
-
-def _replace(record: TrainingJobRecord, **changes: Any) -> TrainingJobRecord:
-    from dataclasses import replace
-
-    return replace(record, **changes)
 
 
 def _short(text: str | None, limit: int = 400) -> str:

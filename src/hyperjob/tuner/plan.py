@@ -89,12 +89,6 @@ class TuningPlan:
         object.__setattr__(self, "output_dir", Path(self.output_dir))
 
     @property
-    def effective_max_failed_jobs(self) -> int:
-        if self.max_failed_jobs is not None:
-            return self.max_failed_jobs
-        return self.max_jobs  # the all-failed-at-start rule is applied separately
-
-    @property
     def fail_fast_window(self) -> int:
         """The first this-many training jobs all failing stops the tuning job."""
         return min(self.max_jobs, max(3, self.max_parallel_jobs))
