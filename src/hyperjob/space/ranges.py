@@ -323,9 +323,15 @@ class ContinuousRange(_Common):
         return _clip01((self._fwd(x) - a) / (b - a))
 
     def from_unit(self, u: float) -> float:
-        """The value at position ``u`` (clipped to ``[0, 1]``); always inside the range."""
+        """The value at position ``u`` (clipped to ``[0, 1]``); always inside the range, and exactly
+        ``min_value`` / ``max_value`` at the ends (no round-trip noise such as 1.0000000000000004e-06)."""
+        u = _clip01(u)
+        if u == 0.0:
+            return self.min_value
+        if u == 1.0:
+            return self.max_value
         a, b = self._fwd(self.min_value), self._fwd(self.max_value)
-        x = self._inv(a + _clip01(u) * (b - a))
+        x = self._inv(a + u * (b - a))
         return min(max(x, self.min_value), self.max_value)
 
     @property

@@ -276,3 +276,12 @@ def test_grid_refuses_a_non_categorical_range_at_once():
     space = SearchSpace(ranges=(CategoricalRange("a", values=(1, 2)), IntegerRange("n", min_value=1, max_value=3)))
     with pytest.raises(SpecError, match=r"hyperparameters\.n: grid search takes categorical ranges only"):
         space.grid()  # no iteration needed
+
+
+def test_continuous_ends_are_exact_in_every_scaling():
+    from hyperjob.space import ContinuousRange
+
+    for scaling, lo, hi in (("logarithmic", 1e-6, 0.1), ("linear", 0.1, 0.7), ("reverse_logarithmic", 0.9, 0.9999)):
+        r = ContinuousRange(name="v", min_value=lo, max_value=hi, scaling=scaling)
+        assert r.from_unit(0.0) == lo and r.from_unit(-1.0) == lo
+        assert r.from_unit(1.0) == hi and r.from_unit(2.0) == hi
