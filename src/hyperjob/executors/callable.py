@@ -223,14 +223,15 @@ class CallableExecutor:
         job_id = req.training_job_id
         status = TrainingJobStatus.COMPLETED
         reason: str | None = None
+        ended: Ended | None = None
         token = _current_sink.set(job)
         try:
             try:
                 job.metrics_file = _prepare_dir(req)
             except OSError as exc:
-                self._emit(Ended(job_id, TrainingJobStatus.FAILED,
-                                 f"cannot write the training job's directory {req.job_dir}: {exc.strerror or exc}. "
-                                 "Check that the output directory is writable and the disk is not full."))
+                ended = Ended(job_id, TrainingJobStatus.FAILED,
+                              f"cannot write the training job's directory {req.job_dir}: {exc.strerror or exc}. "
+                              "Check that the output directory is writable and the disk is not full.")
                 return
             self._emit(Started(job_id, None))
             try:
@@ -250,13 +251,15 @@ class CallableExecutor:
                 reason = f"timed out after {float(req.timeout_s or 0):g} s (timeout_s)"
             elif job.stop_reason == "stop":
                 status, reason = TrainingJobStatus.STOPPED, "stopped"
-            self._emit(Ended(job_id, status, reason))
+            ended = Ended(job_id, status, reason)
         finally:
             _current_sink.reset(token)
             if job.metrics_file is not None:
                 job.metrics_file.close()
             with self._lock:
-                self._running.pop(job_id, None)
+                self._running.pop(job_id, None)  # before Ended is seen: whoever polls finds it gone
+                if ended is not None:
+                    self._emit(ended)
                 job.done.set()
                 while self._queued and len(self._running) < self.max_workers:
                     _, nxt = self._queued.popitem(last=False)

@@ -308,45 +308,15 @@ def _what_it_reads(pattern: re.Pattern[str], group: str, sample: str) -> str:
     return repr(m.group(0)) if value is None else f"{value:g}"
 
 
-def _first_group_source(regex: str) -> str | None:
-    """The source text inside the first capturing group of ``regex`` (escapes and classes understood)."""
-    i, n = 0, len(regex)
-    in_class = False
-    while i < n:
-        ch = regex[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if in_class:
-            if ch == "]":
-                in_class = False
-            i += 1
-            continue
-        if ch == "[":
-            in_class = True
-            i += 1
-            if i < n and regex[i] == "^":
-                i += 1
-            if i < n and regex[i] == "]":  # a literal ] first in a class
-                i += 1
-            continue
-        if ch == "(":
-            capturing = not regex.startswith("(?", i) or regex.startswith("(?P<", i)
-            if regex.startswith("(?P<", i):
-                start = regex.index(">", i) + 1
-            elif capturing:
-                start = i + 1
-            else:
-                i += 1
-                continue
-            end = _matching_paren(regex, start)
-            return regex[start:end] if end is not None else None
-        i += 1
-    return None
+def capturing_groups(regex: str) -> list[tuple[int, int]]:
+    """``(open, close)`` positions of every capturing group's parentheses, in order of their ``(``.
 
-
-def _matching_paren(regex: str, start: int) -> int | None:
-    depth, i, n, in_class = 1, start, len(regex), False
+    Escapes and character classes are understood; non-capturing ``(?:...)``, look-arounds and flags are not
+    groups, named ``(?P<name>...)`` ones are.
+    """
+    groups: list[tuple[int, int]] = []
+    stack: list[tuple[int, bool]] = []
+    i, n, in_class = 0, len(regex), False
     while i < n:
         ch = regex[i]
         if ch == "\\":
@@ -357,18 +327,29 @@ def _matching_paren(regex: str, start: int) -> int | None:
                 in_class = False
         elif ch == "[":
             in_class = True
-            if i + 1 < n and regex[i + 1] == "^":
-                i += 1
-            if i + 1 < n and regex[i + 1] == "]":
-                i += 1
+            if regex.startswith("[^]", i) or regex.startswith("[]", i):  # a literal ] first in the class
+                i += 2 if regex[i + 1] == "]" else 3
+                continue
         elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth == 0:
-                return i
+            stack.append((i, not regex.startswith("(?", i) or regex.startswith("(?P<", i)))
+        elif ch == ")" and stack:
+            start, capturing = stack.pop()
+            if capturing:
+                groups.append((start, i))
         i += 1
-    return None
+    return sorted(groups)
+
+
+def _first_group_source(regex: str) -> str | None:
+    """The source text inside the first capturing group of ``regex`` (without a ``?P<name>`` prefix)."""
+    groups = capturing_groups(regex)
+    if not groups:
+        return None
+    start, end = groups[0]
+    inner = regex[start + 1 : end]
+    if inner.startswith("?P<") and ">" in inner:
+        inner = inner[inner.index(">") + 1 :]
+    return inner
 
 
 def explain_no_match(regex: str, line: str) -> str | None:

@@ -24,7 +24,14 @@ from typing import Iterable, Sequence
 
 from hyperjob.errors import SpecError
 from hyperjob.executors.base import MetricDefinition
-from hyperjob.executors.metrics import SUGGESTED_NUMBER, check_regex, explain_no_match, match_line, parse_value
+from hyperjob.executors.metrics import (
+    SUGGESTED_NUMBER,
+    capturing_groups,
+    check_regex,
+    explain_no_match,
+    match_line,
+    parse_value,
+)
 from hyperjob.formats.sagemaker import NO_COMMAND
 from hyperjob.formats.spec import TuningJobSpec
 
@@ -109,39 +116,10 @@ class ValidationReport:
 # regex analysis
 
 
-def _scan_groups(regex: str) -> list[tuple[int, int]]:
-    """``(open, close)`` positions of every capturing group, in order of their ``(``."""
-    groups: list[tuple[int, int]] = []
-    stack: list[tuple[int, bool]] = []
-    i, n, in_class = 0, len(regex), False
-    while i < n:
-        ch = regex[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if in_class:
-            if ch == "]":
-                in_class = False
-        elif ch == "[":
-            in_class = True
-            if regex.startswith("[^]", i) or regex.startswith("[]", i):
-                i += 2 if regex[i + 1] == "]" else 3
-                continue
-        elif ch == "(":
-            capturing = not regex.startswith("(?", i) or regex.startswith("(?P<", i)
-            stack.append((i, capturing))
-        elif ch == ")" and stack:
-            start, capturing = stack.pop()
-            if capturing:
-                groups.append((start, i))
-        i += 1
-    return sorted(groups)
-
-
 def literal_prefix(regex: str) -> str:
     """The literal text the regex requires just before its first capture group (``'loss: '`` for
     ``'.*loss: ([0-9.]+)'``); empty when there is none."""
-    groups = _scan_groups(regex)
+    groups = capturing_groups(regex)
     end = groups[0][0] if groups else len(regex)
     text: list[str] = []
     i = 0
@@ -183,7 +161,7 @@ def _static_problems(regex: str) -> list[str]:
             f"the regex {regex!r} contains '\\\\', a literal backslash: it was probably escaped twice (JSON-style "
             "escaping inside YAML single quotes, or '\\\\.' in a raw string). Write '\\.' for a literal dot."
         )
-    groups = _scan_groups(regex)
+    groups = capturing_groups(regex)
     outside = regex[: groups[0][0]] if groups else regex
     for m in re.finditer(r"(?<![\\\[])([A-Za-z0-9_])\.([A-Za-z_])", outside):
         word = outside[max(0, m.start() - 8): m.end() + 8]
@@ -266,7 +244,7 @@ def explain_regex(regex: str, lines: Sequence[str]) -> list[str]:
                 f"it contains '\\\\' (a literal backslash), which the log does not have: it was escaped twice. "
                 f"With single backslashes it matches {_show(i, lines)}."
             )
-    groups = _scan_groups(regex)
+    groups = capturing_groups(regex)
     for start, end in groups[:-1] if len(groups) > 1 else []:
         variant = regex[:start] + "\\(" + regex[start + 1:end] + "\\)" + regex[end + 1:]
         hit = _try(variant, lines)
