@@ -103,6 +103,7 @@ def tune(
     max_failed_jobs: int | None = None,
     progress: bool = False,
     resume: bool = False,
+    warm_start: Mapping[str, Any] | None = None,
 ) -> TuningResult:
     """Tune ``train`` over ``space`` and return the best configuration.
 
@@ -127,12 +128,16 @@ def tune(
         target_value, max_jobs_not_improving: completion criteria (see ``hyperjob.tuner.completion``).
         progress: draw a progress bar on the terminal.
         resume: continue the tuning job ``name`` (after a crash or Ctrl-C) instead of starting it.
+        warm_start: learn from earlier tuning jobs of the same store:
+            ``{"parents": ["job-a", ...], "type": "identical_data_and_algorithm"}`` (1 to 5 parents; type
+            ``identical_data_and_algorithm``, the default, or ``transfer_learning``). See ``docs/warm-start.md``.
 
     Returns:
         A :class:`TuningResult`.
 
     Raises:
         SpecError: for bad arguments, with what was wrong and how to fix it.
+        WarmStartError: a parent breaks a warm-start rule (nothing is recorded).
     """
     from hyperjob.store import open_store
     from hyperjob.tuner.loop import Tuner
@@ -159,6 +164,8 @@ def tune(
     if resume and not name:
         raise SpecError("resume=True needs the name of the tuning job to continue.", path="name")
     name = name or "tune-" + _dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")[:-3]
+    warm = _warm_start_json(warm_start)
+    from hyperjob.tuner.warm_start import space_to_json
     plan = TuningPlan(
         name=name,
         space=search_space,
@@ -182,7 +189,10 @@ def tune(
             "strategy": {"name": strategy},
             "limits": {"max_jobs": max_jobs, "max_parallel_jobs": max_parallel_jobs},
             "python_api": True,
+            **space_to_json(search_space),
+            **({"warm_start": warm} if warm else {}),
         },
+        parents=tuple(warm["parents"]) if warm else (),
     )
     store_url = store or str(Path(output_dir) / "hyperjob.db")
     db = open_store(store_url)
@@ -196,6 +206,36 @@ def tune(
     finally:
         db.close()
     return result_from_outcome(outcome, plan.space, store_url)
+
+
+def _warm_start_json(warm_start: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """``{"parents": [...], "type": ...}`` from the ``warm_start`` argument (the rules are checked by the Tuner)."""
+    if warm_start is None:
+        return None
+    from hyperjob.errors import WarmStartError
+
+    if not isinstance(warm_start, Mapping) or "parents" not in warm_start:
+        raise WarmStartError(
+            f"warm_start must be a dict with 'parents' (and 'type'), got {warm_start!r}. Write e.g. "
+            "{'parents': ['my-earlier-job'], 'type': 'identical_data_and_algorithm'}.",
+            path="warm_start",
+        )
+    parents = warm_start["parents"]
+    if isinstance(parents, str) or not isinstance(parents, Sequence) or not all(isinstance(p, str) for p in parents):
+        raise WarmStartError(
+            f"warm_start['parents'] must be a list of tuning job names, got {parents!r}. Write e.g. ['job-a'].",
+            path="warm_start.parents",
+        )
+    unknown = sorted(set(warm_start) - {"parents", "type"})
+    if unknown:
+        raise WarmStartError(
+            f"warm_start has the unknown key {unknown[0]!r}. Use 'parents' and 'type'.", path=f"warm_start.{unknown[0]}"
+        )
+    raw_type = str(warm_start.get("type", "identical_data_and_algorithm"))
+    key = "".join(ch for ch in raw_type.lower() if ch.isalpha())
+    kind = {"identicaldataandalgorithm": "identical_data_and_algorithm",
+            "transferlearning": "transfer_learning"}.get(key, raw_type)
+    return {"parents": list(parents), "type": kind}
 
 
 def result_from_outcome(outcome: Any, space: SearchSpace, store_url: str) -> TuningResult:

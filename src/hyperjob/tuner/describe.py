@@ -109,10 +109,21 @@ def describe_tuning_job(store: Store, name: str) -> dict[str, Any]:
     if best is not None:
         out["BestTrainingJob"] = training_job_summary(best, objective)
     if tuning.parents:
+        warm_type = (tuning.spec.get("warm_start") or {}).get("type", "identical_data_and_algorithm")
         out["WarmStartConfig"] = {
             "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": p} for p in tuning.parents],
-            "WarmStartType": (tuning.spec.get("warm_start") or {}).get("type", "identical_data_and_algorithm"),
+            "WarmStartType": warm_type,
         }
+        if warm_type == "identical_data_and_algorithm":
+            # across the child and its listed parents only (SageMaker: none for transfer learning, whose data
+            # may differ)
+            from hyperjob.tuner.warm_start import overall_best
+
+            found = overall_best(store, tuning, objective)
+            if found is not None:
+                out["OverallBestTrainingJob"] = {
+                    **training_job_summary(found[0], objective), "TuningJobName": found[1]
+                }
     reason = tuning.status_reason or ""
     if tuning.status.value == "Failed":
         out["FailureReason"] = reason

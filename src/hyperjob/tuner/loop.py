@@ -144,6 +144,7 @@ class Tuner:
         self._strategy_exhausted = False
         self._warned: set[str] = set()
         self.strategy: Any = None
+        self.warm_start: Any = None  # a hyperjob.tuner.warm_start.WarmStart when the plan names parents
         self._runtime_mark = time.time()
         self._last_renew = time.time()
 
@@ -176,7 +177,9 @@ class Tuner:
                     f"See `hyperjob describe {plan.name}`, or start a new tuning job with another name."
                 )
             self.runtime_before_s = float(tuning.consumed_runtime_s or 0.0)
+            self._load_warm_start(tuning.parents or plan.parents, tuning.spec)
         else:
+            self._load_warm_start(plan.parents, plan.spec_json)  # a refused warm start records nothing
             self.store.create_tuning_job(plan.name, plan.spec_json or {"name": plan.name}, parents=plan.parents)
         self._acquire_lease()
         try:
@@ -232,8 +235,37 @@ class Tuner:
             self.plan.strategy, self.plan.space, self.plan.objective, seed=self.plan.seed, **self.plan.strategy_settings
         )
 
+    def _load_warm_start(self, parents: Any, spec_json: Any) -> None:
+        """Check the warm-start rules against the store and map the parents' training jobs (``warm_start.py``).
+
+        Raises:
+            WarmStartError: a rule is broken; nothing is recorded.
+        """
+        self.warm_start = None
+        declared = (spec_json or {}).get("warm_start") or None
+        if not parents and declared is None:
+            return
+        from hyperjob.tuner.warm_start import IDENTICAL, load_warm_start
+
+        warm_type = (declared or {}).get("type") or IDENTICAL
+        self.warm_start = load_warm_start(
+            self.store, tuple(parents), warm_type, self.plan.space, self.plan.objective, self.plan.max_jobs
+        )
+
     def _replay(self) -> None:
-        """Rebuild the strategy and the counters from the store; queue unfinished training jobs for a rerun."""
+        """Rebuild the strategy and the counters from the store; queue unfinished training jobs for a rerun.
+
+        A warm start's parents are given to the (freshly built) strategy first, once per ``run``.
+        """
+        if self.warm_start is not None:
+            self.strategy = self.warm_start.attach(self.strategy)
+            if not self.warm_start.observations:
+                skipped = ", ".join(f"{n} {why}" for why, n in self.warm_start.skipped.items()) or "none ran"
+                self._warn(
+                    f"warm start: no training job of the parents {list(self.warm_start.parents)} could be used "
+                    f"({skipped}); the tuning job starts cold. See docs/warm-start.md for how parents' training "
+                    "jobs are mapped into this tuning job's ranges."
+                )
         records = self.store.list_training_jobs(self.plan.name)
         unfinished = [r for r in records if not r.status.terminal]
         if unfinished:

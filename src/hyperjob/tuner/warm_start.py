@@ -1,0 +1,552 @@
+"""Warm start: a tuning job learns from up to five earlier (parent) tuning jobs.
+
+Two types (SageMaker's): ``identical_data_and_algorithm`` (same data, same training program: the parents'
+results are results of this tuning job's objective) and ``transfer_learning`` (related data or program: the
+parents' results hint where to look, nothing more). ``docs/warm-start.md`` is the user's guide; the rules and
+the choices are below.
+
+Rules, checked by :func:`load_warm_start` *before* the child tuning job is recorded (a refused child leaves
+no trace in the store); each broken rule raises its own :class:`~hyperjob.errors.WarmStartError` located at
+``warm_start.parents[i]``:
+
+1. 1 to 5 parents.
+2. Each parent is in the store and in a terminal state (Completed, Stopped or Failed).
+3. The same objective metric name and direction.
+4. The same total number of static plus tuned hyperparameters.
+5. No hyperparameter changes type. Types are SageMaker's three: ``continuous``, ``integer``, ``categorical``.
+   An increment grid (a discrete range: Neptune's ``inc_val``/``power2``) counts as the type of its numbers:
+   ``integer`` for an integer grid, ``continuous`` otherwise. Where a hyperparameter is tuned on one side and
+   static on the other, the static value must be one a range of that type could take: any value for
+   ``categorical``, a whole number for ``integer``, a number for ``continuous`` (booleans are not numbers).
+   Static on both sides: no type (SageMaker passes static values as strings); a different value is a change.
+6. At most 10 changes per parent (each parent compared with the child), counting, as seed 001 says: a tuned
+   hyperparameter of the parent made static in the child counts the number of values of its range when that
+   range is categorical (``{red, blue}`` counts 2) and 1 when it is numeric; a static value that differs
+   between parent and child counts 2 (the old value and the new one, as ``red`` -> ``blue`` in the seed).
+   A static hyperparameter made tuned counts nothing (SageMaker counts only the two kinds above).
+7. Not recursive: only the listed parents' training jobs are used (a parent's own parents are not).
+8. The parents' training jobs (all of them, whatever their state) plus the child's ``max_jobs`` are at most
+   500.
+
+How the parents' training jobs are used (:meth:`WarmStart.attach`, called by the Tuner once per ``run``,
+before the first suggestion; a resumed child rebuilds its strategy from scratch, so the parents are fed
+exactly once to each strategy object):
+
+- Only **completed** training jobs with an objective value are used (failed and stopped ones are not: their
+  configuration may well work in the child).
+- A parent's training job is **mapped** into the child's space: its full hyperparameters (the parent's static
+  ones plus its tuned ones) give the child's tuned hyperparameters by name. It is **skipped** (counted in
+  :attr:`WarmStart.skipped`, never an error) when a child's tuned hyperparameter is missing from it, or a value
+  lies outside the child's range (a narrowed range, a shorter list of categorical values), or, for
+  ``identical_data_and_algorithm`` only, when one of its hyperparameters differs from a child's static value
+  (it is not the same experiment). For ``transfer_learning`` the child's static values are not compared: the
+  data differ anyway and only the tuned part is transferred.
+- ``identical_data_and_algorithm``: every mapped training job is told to the strategy as a ``Final`` event, as
+  if the child had run it. The Bayesian strategy fits its model on them (its initial random design is skipped
+  when the parents already gave it enough configurations); the random and grid strategies never suggest a
+  configuration a parent evaluated (in a finite space).
+- ``transfer_learning``: the parents' values are of another (related) function, so they are not given to the
+  model as data of this one: values of two related functions differ by offsets and scales that would distort a
+  Gaussian process fitted on both. Instead the child starts with the parents' best configurations
+  (:data:`TRANSFER_SEEDS` distinct ones, best first, mapped into its space) and then continues with its
+  strategy, which models the child's own results only. Any strategy benefits; a configuration the child has
+  already run (on resume) is not queued again. The seeds come on top of the Bayesian strategy's random initial
+  design (its ``n_initial`` grows by their number): the parents' best configurations are usually close together,
+  and a model fitted on them and little else explores too little (measured: ``benchmarks/README.md``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import numbers
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+from hyperjob.errors import HyperjobError, SpecError, WarmStartError
+from hyperjob.records import (
+    Configuration,
+    Final,
+    Objective,
+    Observation,
+    Pending,
+    TrainingJobRecord,
+    TrainingJobStatus,
+    TuningJobRecord,
+)
+from hyperjob.space import CategoricalRange, DiscreteRange, IntegerRange, SearchSpace
+from hyperjob.space.ranges import Range, value_key
+from hyperjob.store.base import Store
+
+log = logging.getLogger("hyperjob.warm_start")
+
+#: The two warm-start types (SageMaker's ``IdenticalDataAndAlgorithm`` and ``TransferLearning``).
+IDENTICAL = "identical_data_and_algorithm"
+TRANSFER = "transfer_learning"
+WARM_START_TYPES = (IDENTICAL, TRANSFER)
+
+MAX_PARENTS = 5
+MAX_CHANGES = 10
+MAX_TRAINING_JOBS = 500
+#: How many of the parents' best configurations a ``transfer_learning`` child evaluates first.
+TRANSFER_SEEDS = 3
+
+
+@dataclass(frozen=True)
+class ParentObservation:
+    """A parent's completed training job, mapped into the child's space.
+
+    Attributes:
+        parent: the parent tuning job's name.
+        training_job: the training job's name.
+        config: its tuned hyperparameters in the child's space (the child's types).
+        value: its final objective value.
+    """
+
+    parent: str
+    training_job: str
+    config: Configuration
+    value: float
+
+
+@dataclass(frozen=True)
+class WarmStart:
+    """A validated warm start: the parents, and their training jobs mapped into the child's space.
+
+    Attributes:
+        type: ``identical_data_and_algorithm`` or ``transfer_learning``.
+        parents: the parent tuning jobs' names, as listed.
+        observations: the mapped completed training jobs, parent by parent, in the parents' order.
+        skipped: why parents' training jobs were not used -> how many (``not completed``, ``outside the
+            child's ranges``, ``static hyperparameter differs``, ``hyperparameter missing``).
+        objective: the objective (the child's, which is the parents').
+    """
+
+    type: str
+    parents: tuple[str, ...]
+    observations: tuple[ParentObservation, ...]
+    skipped: Mapping[str, int] = field(default_factory=dict)
+    objective: Objective | None = None
+
+    def seeds(self, n: int = TRANSFER_SEEDS) -> list[Configuration]:
+        """The ``n`` best distinct configurations of the parents, best first (ties: the parents' order)."""
+        assert self.objective is not None
+        order = sorted(range(len(self.observations)),
+                       key=lambda i: (self.objective.loss(self.observations[i].value), i))  # type: ignore[union-attr]
+        out: list[Configuration] = []
+        seen: set[str] = set()
+        for i in order:
+            config = self.observations[i].config
+            key = json.dumps(config, sort_keys=True, default=str)
+            if key not in seen:
+                seen.add(key)
+                out.append(dict(config))
+            if len(out) >= n:
+                break
+        return out
+
+    def attach(self, strategy: Any) -> Any:
+        """Give the parents' results to a freshly built strategy; returns the strategy the Tuner should use.
+
+        Called once per strategy object, before its first suggestion and before the child's own training jobs
+        are replayed. ``identical_data_and_algorithm``: each observation becomes a ``Final`` event and the same
+        strategy is returned. ``transfer_learning``: a :class:`TransferSeeding` wrapping it is returned.
+        """
+        if self.type == IDENTICAL:
+            for obs in self.observations:
+                strategy.observe(Final(dict(obs.config), obs.value, training_job=obs.training_job))
+            return strategy
+        seeds = self.seeds()
+        if isinstance(getattr(strategy, "n_initial", None), int):
+            # the seeds come on top of the strategy's initial design, not instead of it: the parents' best
+            # configurations are usually close together, and a model fitted on them alone explores too little
+            strategy.n_initial += len(seeds)
+        return TransferSeeding(strategy, seeds)
+
+
+class TransferSeeding:
+    """A strategy that first suggests given configurations, then those of the strategy it wraps.
+
+    Each seed it hands out is registered with the wrapped strategy as ``Pending`` (so that the wrapped
+    strategy knows it is running); every event goes to the wrapped strategy, and an event for a seed not yet
+    handed out removes it from the queue (it was run already, e.g. before a resume). Other attributes
+    (``pending``, ``best``, ...) are the wrapped strategy's.
+
+    Args:
+        inner: the strategy to wrap.
+        seeds: the configurations to suggest first, in order.
+    """
+
+    def __init__(self, inner: Any, seeds: Sequence[Configuration]) -> None:
+        self.inner = inner
+        self.queue: list[Configuration] = [dict(c) for c in seeds]
+
+    @staticmethod
+    def _key(config: Mapping[str, Any]) -> str:
+        return json.dumps({k: value_key(v) for k, v in config.items()}, sort_keys=True, default=str)
+
+    def suggest(self, n: int) -> list[Configuration]:
+        """The queued seeds first (up to ``n``), then the wrapped strategy's suggestions."""
+        out: list[Configuration] = []
+        while self.queue and len(out) < n:
+            config = self.queue.pop(0)
+            self.inner.observe(Pending(dict(config)))
+            out.append(config)
+        if len(out) < n:
+            out.extend(self.inner.suggest(n - len(out)))
+        return out
+
+    def observe(self, event: Observation) -> None:
+        """Pass the event on; a seed still queued that the event names is dropped from the queue."""
+        if self.queue and isinstance(getattr(event, "config", None), Mapping):
+            self.queue = [c for c in self.queue if self._key({k: event.config.get(k) for k in c}) != self._key(c)]
+        self.inner.observe(event)
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "inner":  # not set yet (e.g. while unpickling): no recursion
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# the rules
+
+
+def range_type(r: Range) -> str:
+    """SageMaker's type of a range: ``continuous``, ``integer`` or ``categorical`` (grids: by their numbers)."""
+    if isinstance(r, CategoricalRange):
+        return "categorical"
+    if isinstance(r, IntegerRange):
+        return "integer"
+    if isinstance(r, DiscreteRange):
+        return "integer" if r.integer else "continuous"
+    return "continuous"
+
+
+def _static_fits(value: Any, kind: str) -> bool:
+    """True if a static ``value`` is one a range of type ``kind`` could take (module docstring, rule 5)."""
+    if kind == "categorical":
+        return True
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return False
+    if kind == "integer":
+        return math.isfinite(float(value)) and float(value).is_integer()
+    return True
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
+
+
+def _what(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, numbers.Integral):
+        return "a whole number"
+    if isinstance(value, numbers.Real):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return f"a {type(value).__name__}"
+
+
+def _describe_range(r: Range) -> str:
+    kind = range_type(r)
+    if isinstance(r, (CategoricalRange, DiscreteRange)):
+        return f"a tuned {kind} range {list(r.values)!r}"
+    return f"a tuned {kind} range [{r.min_value!r}, {r.max_value!r}]"
+
+
+def count_changes(parent: SearchSpace, child: SearchSpace) -> list[tuple[str, str, int]]:
+    """The changes from ``parent`` to ``child`` that count against the limit of 10 (module docstring, rule 6).
+
+    Returns:
+        ``(hyperparameter, what changed, count)`` per change, in the child's order of names.
+    """
+    out: list[tuple[str, str, int]] = []
+    for name, value in child.static.items():
+        if name in parent:
+            r = parent[name]
+            n = len(r.values) if isinstance(r, CategoricalRange) else 1
+            out.append((name, f"{_describe_range(r)} made static {value!r}", n))
+        elif name in parent.static and value_key(parent.static[name]) != value_key(value):
+            out.append((name, f"static {parent.static[name]!r} changed to {value!r}", 2))
+    return out
+
+
+def check_parent(
+    index: int, name: str, parent: SearchSpace, parent_objective: Objective, child: SearchSpace,
+    objective: Objective,
+) -> None:
+    """Check rules 3 to 6 for one parent (its space and objective against the child's).
+
+    Raises:
+        WarmStartError: the first broken rule, at ``warm_start.parents[index]``.
+    """
+    where = f"warm_start.parents[{index}]"
+    if parent_objective.metric != objective.metric or parent_objective.direction is not objective.direction:
+        raise WarmStartError(
+            f"the parent {name!r} has the objective {parent_objective.direction.value.lower()} "
+            f"{parent_objective.metric!r}, this tuning job {objective.direction.value.lower()} "
+            f"{objective.metric!r}. A warm start needs the same objective metric and direction: use the "
+            f"parent's, or remove {name!r} from the parents.",
+            path=where,
+        )
+    n_parent = len(parent.ranges) + len(parent.static)
+    n_child = len(child.ranges) + len(child.static)
+    if n_parent != n_child:
+        p_names = set(parent.names) | set(parent.static)
+        c_names = set(child.names) | set(child.static)
+        extra = sorted(c_names - p_names)
+        gone = sorted(p_names - c_names)
+        raise WarmStartError(
+            f"the parent {name!r} has {n_parent} hyperparameters (static plus tuned), this tuning job "
+            f"{n_child} (only here: {extra or 'none'}; only in the parent: {gone or 'none'}). A warm start keeps "
+            f"the total number of static plus tuned hyperparameters: declare every hyperparameter on both "
+            f"sides (make one static rather than removing it), or remove {name!r} from the parents.",
+            path=where,
+        )
+    for r in child.ranges:
+        kind = range_type(r)
+        if r.name in parent:
+            p_kind = range_type(parent[r.name])
+            if p_kind != kind:
+                raise WarmStartError(
+                    f"the hyperparameter {r.name!r} is {_describe_range(parent[r.name])} in the parent {name!r} "
+                    f"but {_describe_range(r)} here. A hyperparameter keeps its type (continuous, integer, "
+                    f"categorical) across a warm start: declare it as {p_kind} again, or remove {name!r} from "
+                    "the parents.",
+                    path=where,
+                )
+        elif r.name in parent.static and not _static_fits(parent.static[r.name], kind):
+            value = parent.static[r.name]
+            raise WarmStartError(
+                f"the hyperparameter {r.name!r} is static {value!r} ({_what(value)}) in the parent {name!r} but "
+                f"{_describe_range(r)} here. A hyperparameter keeps its type (continuous, integer, categorical) "
+                f"across a warm start: tune it as a range that can hold {value!r}, or remove {name!r} from the "
+                "parents.",
+                path=where,
+            )
+    for r in parent.ranges:
+        if r.name in child.static and not _static_fits(child.static[r.name], range_type(r)):
+            value = child.static[r.name]
+            raise WarmStartError(
+                f"the hyperparameter {r.name!r} is {_describe_range(r)} in the parent {name!r} but static "
+                f"{value!r} ({_what(value)}) here. A hyperparameter keeps its type (continuous, integer, "
+                f"categorical) across a warm start: give it {_article(range_type(r))} {range_type(r)} value, or remove "
+                f"{name!r} from the parents.",
+                path=where,
+            )
+    changes = count_changes(parent, child)
+    total = sum(n for _, _, n in changes)
+    if total > MAX_CHANGES:
+        listed = "; ".join(f"{h!r}: {what} ({n})" for h, what, n in changes)
+        raise WarmStartError(
+            f"from the parent {name!r} to this tuning job the changes counter is {total}, more than the "
+            f"{MAX_CHANGES} allowed (a tuned categorical made static counts its values, a changed static value "
+            f"counts 2): {listed}. Keep more hyperparameters tuned or keep the parent's static values, or "
+            f"remove {name!r} from the parents.",
+            path=where,
+        )
+
+
+def parent_space_and_objective(record: TuningJobRecord) -> tuple[SearchSpace, Objective]:
+    """The space and objective a tuning job ran with, rebuilt from the spec the store holds.
+
+    Raises:
+        WarmStartError: the recorded spec cannot be read back (e.g. a Python-API tuning job recorded by a
+            version that did not keep its ranges).
+    """
+    from hyperjob.tuner.describe import objective_of
+
+    spec = dict(record.spec or {})
+    try:
+        if spec.get("python_api"):
+            if "hyperparameter_ranges" not in spec:
+                raise SpecError("it was recorded without its hyperparameter ranges")
+            from hyperjob.formats.spec import build_ranges
+
+            ranges = build_ranges(spec["hyperparameter_ranges"], path="hyperparameter_ranges")
+            space = SearchSpace(ranges=tuple(ranges), static=dict(spec.get("static_hyperparameters") or {}))
+            return space, objective_of(record)
+        from hyperjob.formats.spec import TuningJobSpec
+
+        parsed = TuningJobSpec.from_json(spec)
+        return parsed.build_space(), parsed.build_objective()
+    except SpecError as exc:
+        raise WarmStartError(
+            f"the stored spec of the parent {record.name!r} cannot be read back ({exc}). Use a parent recorded "
+            f"by this version of hyperjob, or remove {record.name!r} from the parents."
+        ) from None
+
+
+def space_to_json(space: SearchSpace) -> dict[str, Any]:
+    """A space as job.yaml writes it: ``{"hyperparameter_ranges": ..., "static_hyperparameters": ...}``.
+
+    Static values that are not JSON (a Python object) are kept as their ``repr``. Used by the Python API so
+    that its tuning jobs can be parents.
+    """
+    from hyperjob.formats._range_spec import RangeSpec
+
+    ranges = {
+        r.name: {k: v for k, v in RangeSpec.from_range(r).model_dump(mode="json").items() if v is not None}
+        for r in space.ranges
+    }
+    static: dict[str, Any] = {}
+    for k, v in space.static.items():
+        try:
+            json.dumps(v)
+            static[k] = v
+        except (TypeError, ValueError):
+            static[k] = repr(v)
+    return {"hyperparameter_ranges": ranges, "static_hyperparameters": static}
+
+
+def map_training_job(
+    record: TrainingJobRecord, parent: SearchSpace, child: SearchSpace, warm_type: str
+) -> tuple[Configuration | None, str | None]:
+    """Map a parent's training job into the child's space.
+
+    Returns:
+        ``(configuration, None)``, or ``(None, why it is skipped)`` (module docstring).
+    """
+    full = {**parent.static, **dict(record.config)}
+    if warm_type == IDENTICAL:
+        for name, value in child.static.items():
+            if name not in full or value_key(full[name]) != value_key(value):
+                return None, "static hyperparameter differs"
+    missing = [n for n in child.names if n not in full]
+    if missing:
+        return None, "hyperparameter missing"
+    try:
+        config = child.validate({n: full[n] for n in child.names})
+    except SpecError:
+        return None, "outside the child's ranges"
+    if not child.contains(config):
+        return None, "outside the child's ranges"
+    return config, None
+
+
+def load_warm_start(
+    store: Store,
+    parents: Sequence[str],
+    warm_type: str,
+    space: SearchSpace,
+    objective: Objective,
+    max_jobs: int,
+) -> WarmStart:
+    """Check every warm-start rule and map the parents' training jobs into the child's space.
+
+    Args:
+        store: the store holding the parents (and, later, the child).
+        parents: the parent tuning jobs' names, as listed.
+        warm_type: ``identical_data_and_algorithm`` or ``transfer_learning``.
+        space: the child's space (tiers applied).
+        objective: the child's objective.
+        max_jobs: the child's budget of training jobs.
+
+    Returns:
+        The :class:`WarmStart` to attach to the child's strategy.
+
+    Raises:
+        WarmStartError: a rule is broken (module docstring); the message names the parent, the hyperparameter
+            or the counter, the values and the fix.
+    """
+    parents = tuple(parents)
+    if warm_type not in WARM_START_TYPES:
+        raise WarmStartError(
+            f"unknown warm start type {warm_type!r}. Use 'identical_data_and_algorithm' or 'transfer_learning'.",
+            path="warm_start.type",
+        )
+    if not 1 <= len(parents) <= MAX_PARENTS:
+        raise WarmStartError(
+            f"a warm start takes 1 to {MAX_PARENTS} parent tuning jobs, got {len(parents)}"
+            f"{': ' + ', '.join(map(repr, parents)) if parents else ''}. "
+            f"{'Keep the 5 most relevant ones.' if parents else 'Name at least one, or leave warm_start out.'}",
+            path="warm_start.parents",
+        )
+    records: dict[str, list[TrainingJobRecord]] = {}
+    spaces: dict[str, SearchSpace] = {}
+    for i, name in enumerate(parents):
+        where = f"warm_start.parents[{i}]"
+        try:
+            tuning = store.get_tuning_job(name)
+        except HyperjobError:
+            raise WarmStartError(
+                f"the parent tuning job {name!r} is not in the store. Check the name (`hyperjob list`), or run "
+                "it first.",
+                path=where,
+            ) from None
+        if not tuning.status.terminal:
+            raise WarmStartError(
+                f"the parent tuning job {name!r} is {tuning.status.value}; a parent must have ended (Completed, "
+                f"Stopped or Failed). Wait for it to end, or stop it with `hyperjob stop {name}`.",
+                path=where,
+            )
+        p_space, p_objective = parent_space_and_objective(tuning)
+        check_parent(i, name, p_space, p_objective, space, objective)
+        spaces[name] = p_space
+        records[name] = store.list_training_jobs(name)
+    n_parents = sum(len(r) for r in records.values())
+    if n_parents + max_jobs > MAX_TRAINING_JOBS:
+        per = ", ".join(f"{p!r}: {len(records[p])}" for p in parents)
+        raise WarmStartError(
+            f"the parents' training jobs ({n_parents}: {per}) plus this tuning job's max_jobs ({max_jobs}) "
+            f"make {n_parents + max_jobs}, more than the {MAX_TRAINING_JOBS} a warm-started tuning job may "
+            f"count. Lower max_jobs to {max(MAX_TRAINING_JOBS - n_parents, 0)} or fewer, or name fewer parents.",
+            path="warm_start.parents",
+        )
+    observations: list[ParentObservation] = []
+    skipped: dict[str, int] = {}
+    for name in parents:
+        for rec in sorted(records[name], key=lambda r: r.index):
+            if rec.status is not TrainingJobStatus.COMPLETED or rec.final_objective is None:
+                skipped["not completed"] = skipped.get("not completed", 0) + 1
+                continue
+            config, why = map_training_job(rec, spaces[name], space, warm_type)
+            if config is None:
+                skipped[why or "?"] = skipped.get(why or "?", 0) + 1
+                continue
+            observations.append(ParentObservation(name, rec.id, config, float(rec.final_objective)))
+    log.info("warm start (%s) from %s: %d training jobs used, skipped %s", warm_type, list(parents),
+             len(observations), skipped)
+    return WarmStart(warm_type, parents, tuple(observations), skipped, objective)
+
+
+def overall_best(store: Store, tuning: TuningJobRecord, objective: Objective) -> tuple[TrainingJobRecord, str] | None:
+    """The best completed training job across a tuning job and its listed parents (not theirs), with the name of
+    the tuning job it belongs to; ``None`` when none has a value. Ties: the child first, then the parents in
+    their order, then the earlier training job."""
+    best: tuple[TrainingJobRecord, str] | None = None
+    for name in (tuning.name, *tuning.parents):
+        try:
+            records = store.list_training_jobs(name)
+        except HyperjobError:
+            continue  # a parent removed from the store since: the others still count
+        for r in sorted(records, key=lambda r: r.index):
+            if r.status is TrainingJobStatus.COMPLETED and r.final_objective is not None:
+                if best is None or objective.is_better(r.final_objective, best[0].final_objective):
+                    best = (r, name)
+    return best
+
+
+__all__ = [
+    "IDENTICAL",
+    "MAX_CHANGES",
+    "MAX_PARENTS",
+    "MAX_TRAINING_JOBS",
+    "TRANSFER",
+    "TRANSFER_SEEDS",
+    "ParentObservation",
+    "TransferSeeding",
+    "WarmStart",
+    "check_parent",
+    "count_changes",
+    "load_warm_start",
+    "map_training_job",
+    "overall_best",
+    "parent_space_and_objective",
+    "range_type",
+    "space_to_json",
+]
