@@ -112,7 +112,7 @@ def test_transfer_child_runs_parents_best_first_and_has_no_overall_best(parent):
         first = [j["config"] for j in sorted(child.jobs, key=lambda j: j["index"])][:3]
         assert first == [dict(r.config) for r in ranked[:3]]
         out = describe_tuning_job(db, "child")
-        assert out["WarmStartConfig"]["WarmStartType"] == "transfer_learning"
+        assert out["WarmStartConfig"]["WarmStartType"] == "TransferLearning"  # SageMaker's spelling
         assert "OverallBestTrainingJob" not in out
     finally:
         db.close()

@@ -112,7 +112,8 @@ def describe_tuning_job(store: Store, name: str) -> dict[str, Any]:
         warm_type = (tuning.spec.get("warm_start") or {}).get("type", "identical_data_and_algorithm")
         out["WarmStartConfig"] = {
             "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": p} for p in tuning.parents],
-            "WarmStartType": warm_type,
+            "WarmStartType": {"identical_data_and_algorithm": "IdenticalDataAndAlgorithm",
+                              "transfer_learning": "TransferLearning"}.get(warm_type, warm_type),
         }
         if warm_type == "identical_data_and_algorithm":
             # across the child and its listed parents only (SageMaker: none for transfer learning, whose data
