@@ -200,6 +200,7 @@ class Tuner:
             finally:
                 self._release()
             raise
+        self.executor.shutdown()  # nothing is running now; releases what the executor holds
         self._release()
         self.listener.on_end(outcome)
         return outcome
