@@ -90,6 +90,7 @@ def tune(
     max_parallel_jobs: int = 1,
     strategy: str = "bayesian",
     strategy_settings: Mapping[str, Any] | None = None,
+    early_stopping: str = "off",
     static: Mapping[str, Any] | None = None,
     metric_definitions: Mapping[str, str] | Sequence[tuple[str, str]] | None = None,
     seed: int | None = None,
@@ -118,7 +119,12 @@ def tune(
         maximize: maximize the objective (default: minimize).
         max_jobs: training jobs in total (>= 1).
         max_parallel_jobs: training jobs at once (>= 1).
-        strategy: ``bayesian`` (default), ``random`` or ``grid``.
+        strategy: ``bayesian`` (default), ``random``, ``grid`` or ``hyperband``.
+        strategy_settings: the strategy's settings, e.g. for hyperband ``{"min_resource": 1, "max_resource":
+            27, "reduction_factor": 3, "model": "bayesian"}`` (``docs/early-stopping.md``).
+        early_stopping: ``off`` (default) or ``auto``: stop a training job whose objective at a step is worse
+            than the median of earlier training jobs' running averages at that step (``train`` must report
+            the objective every epoch with ``hyperjob.report(step=epoch, ...)``). Not with ``hyperband``.
         metric_definitions: for a command, ``{metric name: regex}`` read from its log lines.
         seed: random seed; the same seed and results give the same configurations.
         name: the tuning job's name (default: ``tune-<timestamp>``).
@@ -144,6 +150,22 @@ def tune(
     from hyperjob.tuner.plan import TuningPlan
 
     search_space = _build_space(space, static)
+    early = early_stopping.strip().lower() if isinstance(early_stopping, str) else early_stopping
+    if early not in ("off", "auto"):
+        raise SpecError(f"early_stopping must be 'off' or 'auto', got {early_stopping!r}.", path="early_stopping")
+    from hyperjob.strategies.registry import normalize_strategy_name
+
+    strategy = normalize_strategy_name(strategy)
+    if strategy == "hyperband":
+        if early == "auto":
+            raise SpecError(
+                "early_stopping 'auto' cannot be used with the 'hyperband' strategy, which stops training jobs "
+                "itself (SageMaker's rule). Pass early_stopping='off', or use another strategy.",
+                path="early_stopping",
+            )
+        from hyperjob.strategies.hyperband import resolve_settings
+
+        resolve_settings(search_space, dict(strategy_settings or {}))
     if callable(train):
         program = Program(function=train)
     elif isinstance(train, str):
@@ -174,6 +196,7 @@ def tune(
         metric_definitions=defs,
         strategy=strategy,
         strategy_settings=dict(strategy_settings or {}),
+        early_stopping=early,
         max_jobs=max_jobs,
         max_parallel_jobs=max_parallel_jobs,
         max_runtime_s=max_runtime_s,
@@ -186,7 +209,8 @@ def tune(
         spec_json={
             "name": name,
             "objective": {"metric": objective, "type": "maximize" if maximize else "minimize"},
-            "strategy": {"name": strategy},
+            "strategy": {"name": strategy, **({"settings": dict(strategy_settings)} if strategy_settings else {})},
+            "early_stopping": early,
             "limits": {"max_jobs": max_jobs, "max_parallel_jobs": max_parallel_jobs},
             "python_api": True,
             **space_to_json(search_space),

@@ -125,12 +125,18 @@ class Pending:
 
 @dataclass(frozen=True)
 class Intermediate:
-    """An intermediate objective value of a running (or early-stopped) training job at ``step``."""
+    """An intermediate objective value of a running (or early-stopped) training job at ``step``.
+
+    ``stopped`` is true on the last value of a training job that was stopped (early stopping or a hyperband
+    rung): no more values will come, the configuration is no longer pending, and the value is a result at a
+    lower resource than a completed training job's.
+    """
 
     config: Configuration
     step: int
     value: float
     training_job: str | None = None
+    stopped: bool = False
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,10 @@ native code release it), and a thread cannot be killed. Hence:
 - **Stop is cooperative.** :meth:`CallableExecutor.stop` sets a flag; the function's next ``report()`` call
   raises :class:`~hyperjob.report.StopTrainingJob` (a ``BaseException``: let it propagate), and the training job
   ends ``Stopped``. A function that never calls ``report()`` runs to its end, then ends ``Stopped``.
+- **Waiting for decisions** (``wait_for_decisions=True``, which the Tuner sets when early stopping or
+  hyperband is on): each ``report()`` returns only after the Tuner has seen the values (two polls later), so a
+  stop decided on a value takes effect at once: ``report()`` raises ``StopTrainingJob`` right there instead of
+  one or more epochs later. Without it, a function whose epochs take milliseconds runs ahead of the decisions.
 - **Timeouts are cooperative** the same way (checked at each :meth:`poll`): the job ends ``Failed`` with
   "timed out after N s".
 - Worker threads are daemon threads: a function that ignores a stop does not keep the interpreter alive.
@@ -76,7 +80,13 @@ class _Job:
         if step is None:
             step = self.calls
         self.calls += 1
+        executor = self.executor
+        generation = executor._generation
         self._publish(step, metrics)
+        if executor.wait_for_decisions:
+            executor._await_poll(self, generation + 2)
+            if self.stop_reason is not None:
+                raise StopTrainingJob(self.stop_reason)
 
     def _publish(self, step: int, metrics: Mapping[str, float]) -> None:
         stamp = time.time()
@@ -99,12 +109,14 @@ class CallableExecutor:
     Args:
         max_workers: how many run at once (>= 1); more launches wait in a queue (FIFO).
         poll_interval_s: a hint for callers: how long to sleep between two polls when nothing happens.
+        wait_for_decisions: each ``report()`` waits until the values were polled and a second poll followed
+            (the caller decided on them), so that a stop takes effect at the value it was decided on.
 
     ``launch``, ``poll``, ``stop`` and ``shutdown`` are called from one thread (the Tuner's); the function runs
     in worker threads.
     """
 
-    def __init__(self, max_workers: int = 1, poll_interval_s: float = 0.01) -> None:
+    def __init__(self, max_workers: int = 1, poll_interval_s: float = 0.01, *, wait_for_decisions: bool = False) -> None:
         if not isinstance(max_workers, int) or isinstance(max_workers, bool) or max_workers < 1:
             raise SpecError(f"max_workers must be an int >= 1, got {max_workers!r}.", path="max_workers")
         self.max_workers = max_workers
@@ -113,6 +125,10 @@ class CallableExecutor:
         self._running: dict[str, _Job] = {}
         self._queued: collections.OrderedDict[str, _Job] = collections.OrderedDict()
         self._events: collections.deque[ExecutorEvent] = collections.deque()
+        self.wait_for_decisions = bool(wait_for_decisions)
+        self._generation = 0  # the number of polls so far
+        self._wake = threading.Condition(threading.Lock())
+        self._closing = False
 
     # ------------------------------------------------------------------------------------------ interface
     def launch(self, job: LaunchRequest) -> None:
@@ -141,6 +157,9 @@ class CallableExecutor:
 
     def poll(self) -> list[ExecutorEvent]:
         """Events since the last call, in order per job; stops (cooperatively) the jobs past their timeout."""
+        with self._wake:
+            self._generation += 1
+            self._wake.notify_all()  # functions waiting for their values to be seen
         now = time.monotonic()
         with self._lock:
             for job in self._running.values():
@@ -176,9 +195,20 @@ class CallableExecutor:
             job = self._running.get(training_job_id)
             if job is not None and job.stop_reason is None:
                 job.stop_reason = "stop"
+        with self._wake:
+            self._wake.notify_all()
+
+    def wait_for_events(self, timeout_s: float) -> None:
+        """Sleep until an event arrives or ``timeout_s`` passes (a poll loop's sleep that wakes early)."""
+        with self._wake:
+            if not self._events:
+                self._wake.wait(timeout_s)
 
     def shutdown(self) -> None:
         """Stop every job; wait for the running functions to return, at most the longest grace period."""
+        with self._wake:
+            self._closing = True
+            self._wake.notify_all()
         with self._lock:
             for job_id in list(self._queued):
                 self._queued.pop(job_id)
@@ -208,6 +238,17 @@ class CallableExecutor:
     # ------------------------------------------------------------------------------------------ internals
     def _emit(self, event: ExecutorEvent) -> None:
         self._events.append(event)  # deque.append is atomic
+        if self._wake.acquire(blocking=False):  # wake a waiting poller; never block a caller holding _lock
+            try:
+                self._wake.notify_all()
+            finally:
+                self._wake.release()
+
+    def _await_poll(self, job: _Job, generation: int) -> None:
+        """Block ``job``'s function until ``generation`` polls happened, the job is stopped, or shutdown."""
+        with self._wake:
+            while self._generation < generation and job.stop_reason is None and not self._closing:
+                self._wake.wait(0.5)
 
     def _start(self, job: _Job) -> None:
         """Start a worker thread for ``job``. The caller holds the lock."""

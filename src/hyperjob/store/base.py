@@ -48,6 +48,7 @@ class Store(Protocol):
         pid: int | None = None,
         extra: Mapping[str, Any] | None = None,  # merged into the record's extra
     ) -> None: ...
+    def update_extra(self, training_job_id: str, extra: Mapping[str, Any]) -> None: ...  # merged, any status
     def reset_for_rerun(self, training_job_id: str) -> TrainingJobRecord: ...  # Pending, attempt+1, metrics cleared
 
     # metrics

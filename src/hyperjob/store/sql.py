@@ -660,6 +660,28 @@ class SqlStore:
             f"only after reset_for_rerun (which `hyperjob resume` does for interrupted ones)."
         )
 
+    def update_extra(self, training_job_id: str, extra: Mapping[str, Any]) -> None:
+        """Merge ``extra`` into the training job's extra data (top-level keys replaced), whatever its status.
+
+        The Tuner keeps its stopping decisions there (``extra["decisions"]``) before acting on them.
+
+        Raises:
+            StoreError: the training job is unknown, or ``extra`` is not JSON-able.
+        """
+        data = json_copy(dict(extra), f"extra of {training_job_id!r}")
+        with self._transaction(f"update the extra data of training job {training_job_id!r}", write=True) as session:
+            current = session.scalar(
+                select(TrainingJob.extra).where(TrainingJob.id == training_job_id).with_for_update()
+            )
+            if current is None and session.get(TrainingJob, training_job_id) is None:
+                raise self._unknown_training_job(training_job_id)
+            session.execute(
+                update(TrainingJob)
+                .where(TrainingJob.id == training_job_id)
+                .values(extra={**(current or {}), **data})
+                .execution_options(synchronize_session=False)
+            )
+
     def reset_for_rerun(self, training_job_id: str) -> TrainingJobRecord:
         """Make a training job Pending again to run it anew (after a crash or an interrupted stop).
 

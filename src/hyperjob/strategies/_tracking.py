@@ -9,8 +9,10 @@ Rules (the same for every strategy that uses it):
   replaying the store on resume);
 - *pending* is a multiset keyed by ``space.key(config)``: ``suggest`` adds one; a ``Pending`` event claims an
   unclaimed suggestion of the same configuration, or adds one when there is none (a configuration evaluated
-  outside ``suggest``); ``Final`` and ``Failed`` remove one. ``Intermediate`` changes nothing;
-- ``Failed`` (and a ``Final`` whose value is not a finite number) is finished without a value.
+  outside ``suggest``); ``Final``, ``Failed`` and a stopped ``Intermediate`` (``stopped=True``, the last value
+  of a training job that was stopped early) remove one. Other ``Intermediate`` events change nothing;
+- ``Failed`` (and a ``Final`` whose value is not a finite number) is finished without a value; a stopped
+  ``Intermediate`` with a finite value is kept in :attr:`Ledger.stopped`.
 """
 
 from __future__ import annotations
@@ -63,6 +65,8 @@ class Ledger:
         self._unclaimed: Counter[str] = Counter()
         #: (configuration, value) of every final result with a finite value, in arrival order
         self.finals: list[tuple[Configuration, float]] = []
+        #: (configuration, last value) of every training job stopped early, in arrival order
+        self.stopped: list[tuple[Configuration, float]] = []
         self.failures = 0
 
     # -- keys -----------------------------------------------------------------------------------------------
@@ -132,12 +136,15 @@ class Ledger:
                 self._unclaimed[key] -= 1
             else:
                 self.pending[key] += 1
-        elif isinstance(event, (Final, Failed)):
+        elif isinstance(event, (Final, Failed)) or (isinstance(event, Intermediate) and event.stopped):
             if self.pending[key] > 0:
                 self.pending[key] -= 1
                 self._unclaimed[key] = min(self._unclaimed[key], self.pending[key])
-            value = _finite(event.value) if isinstance(event, Final) else None
-            if value is None:
+            value = None if isinstance(event, Failed) else _finite(event.value)
+            if isinstance(event, Intermediate):
+                if value is not None:
+                    self.stopped.append((config, value))
+            elif value is None:
                 self.failures += 1
             else:
                 self.finals.append((config, value))

@@ -28,6 +28,9 @@ How a suggestion is made (the choices were measured with the shared benchmark ha
   hyperparameters, on each pending configuration at its posterior mean (and the incumbent value is raised to the
   best of those beliefs), so ``suggest(4)`` gives four different configurations spread over the promising
   regions, and ``suggest(1)`` twice without an ``observe`` gives two.
+- **Training jobs stopped early** (early stopping ``auto``, or a rung of hyperband) count with their last value
+  (an ``Intermediate`` event with ``stopped=True``): they were stopped because that value was worse than the
+  others', so the model learns that the region is worse, without waiting for a value that will never come.
 - **Failed training jobs** are never taken as values: they stay out of the value scale and of the
   hyperparameter fit, and the model is conditioned on them at the worst value observed so far (a pessimistic
   belief), so the strategy moves away from where training jobs fail without distorting the rest of the model.
@@ -49,7 +52,7 @@ from typing import Any
 import numpy as np
 
 from hyperjob.errors import SpecError, StrategyError
-from hyperjob.records import Configuration, Failed, Final, Objective, Observation, Pending
+from hyperjob.records import Configuration, Failed, Final, Intermediate, Objective, Observation, Pending
 from hyperjob.space import SearchSpace
 from hyperjob.strategies._tracking import Ledger, LedgerViews, check_count, check_seed
 from hyperjob.strategies.random import RandomStrategy
@@ -187,17 +190,21 @@ class BayesianStrategy(LedgerViews):
         Raises:
             SpecError: ``event`` is not an event, or its configuration lacks a tuned hyperparameter.
         """
-        finals = len(self._ledger.finals)
+        finals, stopped = len(self._ledger.finals), len(self._ledger.stopped)
         self._ledger.record(event)
         self._random.observe(event)
-        if isinstance(event, (Final, Failed)):
+        if isinstance(event, (Final, Failed)) or (isinstance(event, Intermediate) and event.stopped):
             config = self._ledger.canonical(event.config)
             if not self.space.contains(config):
                 return  # e.g. a parent's job under other ranges: it counts as known, not as data
             if len(self._ledger.finals) > finals:
                 self._rows.append(self._encoder.encode([config])[0])
                 self._losses.append(self.objective.loss(self._ledger.finals[-1][1]))
-            else:
+            elif len(self._ledger.stopped) > stopped:
+                # a training job stopped early: its last value is the result we have (module docstring)
+                self._rows.append(self._encoder.encode([config])[0])
+                self._losses.append(self.objective.loss(self._ledger.stopped[-1][1]))
+            elif not isinstance(event, Intermediate):
                 self._failed.append(config)
 
     # -- internals ------------------------------------------------------------------------------------------
@@ -222,7 +229,8 @@ class BayesianStrategy(LedgerViews):
         import torch
 
         rng = np.random.default_rng(
-            [self.seed, 2, len(self._ledger.known), len(self._ledger.finals), self._ledger.failures]
+            [self.seed, 2, len(self._ledger.known), len(self._ledger.finals) + len(self._ledger.stopped),
+             self._ledger.failures]
         )
         torch.manual_seed(int(rng.integers(2**31)))
         with gpytorch.settings.max_cholesky_size(100_000), gpytorch.settings.debug(False):
@@ -264,7 +272,7 @@ class BayesianStrategy(LedgerViews):
     def _base_model(self) -> tuple[Any, np.ndarray, np.ndarray, float]:
         """The posterior of the observed values (refitted when the schedule says so), cached until new data."""
         mm = self._model_mod
-        key = (len(self._ledger.finals), self._ledger.failures)
+        key = (len(self._ledger.finals) + len(self._ledger.stopped), self._ledger.failures)
         if self._base is not None and self._fitted_for == key:
             return self._base
         X = np.array(self._rows)

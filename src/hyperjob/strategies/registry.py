@@ -61,11 +61,9 @@ def strategy_class(name: str) -> Callable[..., Strategy]:
         return GridStrategy
     if name == "bayesian":
         return _bayesian_class()
-    raise SpecError(
-        f"the strategy {name!r} is not available yet in this version of hyperjob. "
-        "Use 'bayesian' or 'random' for now, with early stopping 'auto' to stop hopeless training jobs early.",
-        path="strategy",
-    )
+    from hyperjob.strategies.hyperband import HyperbandStrategy
+
+    return HyperbandStrategy
 
 
 def _bayesian_class() -> Callable[..., Strategy]:

@@ -22,7 +22,7 @@ import socket
 import threading
 import time
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -88,13 +88,18 @@ class _Running:
     last_objective: tuple[int, float] | None = None
     stop_reason: str | None = None  # why the tuner asked it to stop
     rerun_after_stop: bool = False
+    complete_on_stop: bool = False  # stopped at hyperband's max_resource: it got its whole resource
+    objective_steps: set[int] = field(default_factory=set)
+    decisions: list[dict[str, Any]] = field(default_factory=list)  # as kept in the store (extra["decisions"])
 
 
 def _default_executor(plan: TuningPlan) -> Executor:
     if plan.program.function is not None:
         from hyperjob.executors.callable import CallableExecutor
 
-        return CallableExecutor(max_workers=plan.max_parallel_jobs)
+        # with a stopper, each report waits for the decision on it (stops land on the value they were made on)
+        stops = plan.early_stopping == "auto" or plan.strategy == "hyperband"
+        return CallableExecutor(max_workers=plan.max_parallel_jobs, wait_for_decisions=stops)
     from hyperjob.executors.local import LocalExecutor
 
     return LocalExecutor()
@@ -144,6 +149,7 @@ class Tuner:
         self._strategy_exhausted = False
         self._warned: set[str] = set()
         self.strategy: Any = None
+        self.stopper: Any = None  # a hyperjob.stopping EarlyStopper (early stopping auto, or hyperband's rungs)
         self.warm_start: Any = None  # a hyperjob.tuner.warm_start.WarmStart when the plan names parents
         self._runtime_mark = time.time()
         self._last_renew = time.time()
@@ -187,11 +193,6 @@ class Tuner:
             self._replay()
             for w in plan.warnings:
                 self._warn(w)
-            if plan.early_stopping == "auto":
-                self._warn(
-                    "early stopping 'auto' is accepted but not applied yet in this version: training jobs run "
-                    "to the end."
-                )
             self.listener.on_start(self)
             outcome = self._loop()
         except BaseException:
@@ -235,6 +236,14 @@ class Tuner:
         self.strategy = create_strategy(
             self.plan.strategy, self.plan.space, self.plan.objective, seed=self.plan.seed, **self.plan.strategy_settings
         )
+        self.stopper = None
+        make_stopper = getattr(self.strategy, "make_stopper", None)
+        if make_stopper is not None:  # hyperband: its rungs
+            self.stopper = make_stopper()
+        elif self.plan.early_stopping == "auto":
+            from hyperjob.stopping.median import MedianStopper
+
+            self.stopper = MedianStopper(self.plan.objective)
 
     def _load_warm_start(self, parents: Any, spec_json: Any) -> None:
         """Check the warm-start rules against the store and map the parents' training jobs (``warm_start.py``).
@@ -272,14 +281,33 @@ class Tuner:
         if unfinished:
             _kill_leftovers(unfinished, self._job_dir)
         finished = sorted((r for r in records if r.status.terminal), key=lambda r: (r.ended_at or 0, r.index))
+        metrics = self.store.get_all_metrics(self.plan.name) if self.stopper is not None and finished else {}
         for r in finished:
             self.records[r.id] = r
+            self._replay_values(r, metrics.get(r.id, ()))
             self._account_finished(r, replay=True)
         for r in sorted(unfinished, key=lambda r: r.index):
             fresh = self.store.reset_for_rerun(r.id)
             self.records[r.id] = fresh
             self.reruns.append(fresh)
             self.strategy.observe(Pending(dict(fresh.config), training_job=fresh.id))
+
+    def _replay_values(self, record: TrainingJobRecord, values: Any) -> None:
+        """Give a finished training job's objective values and kept decisions back to the strategy and stopper."""
+        if self.stopper is None:
+            return
+        from hyperjob.stopping.base import Decision
+
+        restore = getattr(self.stopper, "restore", None)
+        if restore is not None:
+            for d in record.extra.get("decisions") or ():
+                if d.get("attempt", 0) == record.attempt:
+                    restore(record.id, Decision.from_json(d))
+        config = dict(record.config)
+        for v in values:
+            if v.name == self.plan.objective.metric and not math.isnan(v.value):
+                self.strategy.observe(Intermediate(config, step=v.step, value=v.value, training_job=record.id))
+                self.stopper.record(record.id, record.index, v.step, v.value)
 
     # ------------------------------------------------------------------------------------------------ loop
     def _loop(self) -> TuningOutcome:
@@ -301,7 +329,11 @@ class Tuner:
             if events:
                 sleep_s = 0.001
             else:
-                time.sleep(sleep_s)
+                wait = getattr(self.executor, "wait_for_events", None)
+                if wait is not None:
+                    wait(sleep_s)
+                else:
+                    time.sleep(sleep_s)
                 sleep_s = min(self.poll_interval_s, sleep_s * 2)
 
     def _end_reason(self) -> tuple[TuningJobStatus, str] | None:
@@ -355,7 +387,9 @@ class Tuner:
             objective_metric=plan.objective.metric,
             attempt=record.attempt,
         )
-        self.running[record.id] = _Running(record=record)
+        if record.attempt and self.stopper is not None and hasattr(self.stopper, "forget"):
+            self.stopper.forget(record.id)  # a rerun starts its curve afresh
+        self.running[record.id] = _Running(record=record, decisions=list(record.extra.get("decisions") or ()))
         self.executor.launch(request)
         self.listener.on_training_job_launched(record)
 
@@ -365,6 +399,8 @@ class Tuner:
         if run is None:  # an event for a job we no longer track (already ended): ignore
             return
         if isinstance(ev, Started):
+            if run.stop_reason is not None:  # already asked to stop (Stopping): keep that status
+                return
             self.store.set_status(ev.training_job_id, TrainingJobStatus.IN_PROGRESS, pid=ev.pid)
             run.record = replace(run.record, status=TrainingJobStatus.IN_PROGRESS, started_at=time.time(), pid=ev.pid)
             self.records[run.record.id] = run.record
@@ -378,15 +414,34 @@ class Tuner:
             return
         self.store.append_metrics(run.record.id, values)
         metric = self.plan.objective.metric
-        latest: tuple[int, float] | None = None
+        record = run.record
         for v in values:
-            if v.name == metric and not math.isnan(v.value):
-                latest = (v.step, v.value)
-        if latest is not None:
-            run.last_objective = latest
-            self.strategy.observe(
-                Intermediate(dict(run.record.config), step=latest[0], value=latest[1], training_job=run.record.id)
-            )
+            if v.name != metric or math.isnan(v.value):
+                continue
+            run.last_objective = (v.step, v.value)
+            run.objective_steps.add(v.step)
+            self.strategy.observe(Intermediate(dict(record.config), step=v.step, value=v.value, training_job=record.id))
+            if self.stopper is not None and run.stop_reason is None:
+                decision = self.stopper.decide(record.id, record.index, v.step, v.value)
+                if decision is not None:
+                    self._on_decision(run, decision)
+
+    def _on_decision(self, run: _Running, decision: Any) -> None:
+        """Keep a stop, or a hyperband rung's verdict, in the store; then act on a stop."""
+        if not decision.stop and decision.rule != "rung":
+            return  # the median rule's "go on" after every step is not worth a write
+        job_id = run.record.id
+        entry = {**decision.to_json(), "attempt": run.record.attempt, "time": time.time()}
+        run.decisions.append(entry)
+        self.store.update_extra(job_id, {"decisions": run.decisions})
+        if not decision.stop:
+            return
+        run.stop_reason = decision.reason
+        run.complete_on_stop = decision.rule == "max_resource"
+        self.store.set_status(job_id, TrainingJobStatus.STOPPING, decision.reason)
+        run.record = replace(run.record, status=TrainingJobStatus.STOPPING)
+        log.info("stopping %s: %s", job_id, decision.reason)
+        self.executor.stop(job_id)
 
     def _on_ended(self, run: _Running, ev: Ended) -> None:
         job_id = run.record.id
@@ -396,15 +451,28 @@ class Tuner:
             self.records[job_id] = fresh
             return
         status = ev.status
-        # a failed training job has no final objective (SageMaker's rule); a stopped one keeps its last value
-        value = run.last_objective[1] if run.last_objective and status is not TrainingJobStatus.FAILED else None
         reason = ev.reason
         if status is TrainingJobStatus.STOPPED and run.stop_reason:
             reason = run.stop_reason
-        self.store.set_status(job_id, status, reason, final_objective=value)
+            if run.complete_on_stop:  # hyperband stopped it at max_resource: it had its whole resource
+                status = TrainingJobStatus.COMPLETED
+        # a failed training job has no final objective (SageMaker's rule); a stopped one keeps its last value
+        value = run.last_objective[1] if run.last_objective and status is not TrainingJobStatus.FAILED else None
+        extra = {"objective_step": run.last_objective[0]} if run.last_objective else {}
+        self.store.set_status(job_id, status, reason, final_objective=value, extra=extra or None)
         record = replace(
-            run.record, status=status, ended_at=time.time(), failure_reason=reason, final_objective=value
+            run.record, status=status, ended_at=time.time(), failure_reason=reason, final_objective=value,
+            extra={**run.record.extra, **extra, **({"decisions": run.decisions} if run.decisions else {})},
         )
+        if self.stopper is not None and status is TrainingJobStatus.COMPLETED and len(run.objective_steps) == 1:
+            what = "hyperband" if self.plan.strategy == "hyperband" else "early stopping 'auto'"
+            self._warn(
+                f"training job {job_id} reported the objective {self.plan.objective.metric!r} only once, at the "
+                f"end: {what} needs it after every epoch (or other resource step) to stop training jobs early, "
+                "so none can be stopped. Report it every epoch: print a line that the metric definition reads, "
+                "or call hyperjob.report(step=epoch, ...).",
+                once_key="objective-once",
+            )
         self.records[job_id] = record
         self._account_finished(record)
         self.listener.on_training_job_ended(record)
@@ -425,7 +493,9 @@ class Tuner:
             return
         if record.status is TrainingJobStatus.STOPPED:
             if value is not None:
-                self.strategy.observe(Intermediate(config, step=0, value=value, training_job=record.id))
+                step = int(record.extra.get("objective_step") or 0)
+                self.strategy.observe(Intermediate(config, step=step, value=value, training_job=record.id,
+                                                   stopped=True))
             else:
                 self.strategy.observe(Failed(config, record.failure_reason or "stopped", training_job=record.id))
             return

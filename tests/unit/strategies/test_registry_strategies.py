@@ -52,9 +52,17 @@ def test_unknown_setting_is_named(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", ["hyperband", "Hyperband"])
-def test_hyperband_is_reserved(name: str) -> None:
-    with pytest.raises(SpecError, match=r"^strategy: the strategy 'hyperband' is not available yet"):
+def test_hyperband_without_max_resource_or_epochs_names_both_fixes(name: str) -> None:
+    with pytest.raises(SpecError, match=r"^strategy\.settings\.max_resource: the hyperband strategy needs "
+                                        r"max_resource.*static hyperparameter named one of epochs, numepochs"):
         create_strategy(name, SPACE, MIN)
+
+
+def test_hyperband_takes_max_resource_from_a_static_epochs_hyperparameter() -> None:
+    space = SearchSpace(SPACE.ranges, static={"num_epochs": "30"})
+    strategy = create_strategy("hyperband", space, MIN, model="random")
+    assert strategy.ladder.max_resource == 30
+    assert strategy.ladder.levels(0) == (1, 3, 9, 27)
 
 
 def test_grid_over_a_continuous_range_fails_through_the_registry() -> None:

@@ -1,0 +1,91 @@
+"""The early-stopping interface: the Tuner asks, after each objective value, whether a training job goes on.
+
+Two rules implement it: :class:`~hyperjob.stopping.median.MedianStopper` (early stopping ``auto``, SageMaker's
+median rule) and :class:`~hyperjob.stopping.rungs.RungStopper` (the rungs of the ``hyperband`` strategy,
+asynchronous successive halving). A stopper decides; it never stops anything itself: the Tuner writes the
+decision to the store first, then asks the executor to stop the training job.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import asdict, dataclass
+from typing import Any, Mapping, Protocol, runtime_checkable
+
+
+class Action(str, enum.Enum):
+    """What happens to the training job."""
+
+    CONTINUE = "continue"
+    STOP = "stop"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A decision about one training job at one step, with everything needed to explain it.
+
+    Attributes:
+        action: continue or stop.
+        rule: ``"median"`` (early stopping auto), ``"rung"`` (a hyperband rung) or ``"max_resource"``.
+        step: the step (resource) of the value decided on.
+        value: the objective value at that step.
+        threshold: the value compared with (the median of the running averages, or the rung's cut-off).
+        compared: how many values the threshold was computed from (earlier training jobs, or jobs at the rung,
+            this one included).
+        rung: the rung's resource level (hyperband), else ``None``.
+        bracket: the training job's bracket (hyperband), else ``None``.
+        reason: one sentence for people (``describe``, ``trials``, the store's reason of a stopped job).
+    """
+
+    action: Action
+    rule: str
+    step: int
+    value: float
+    threshold: float | None = None
+    compared: int = 0
+    rung: int | None = None
+    bracket: int | None = None
+    reason: str = ""
+
+    @property
+    def stop(self) -> bool:
+        return self.action is Action.STOP
+
+    def to_json(self) -> dict[str, Any]:
+        """The decision as JSON-able data (as the store keeps it)."""
+        data = asdict(self)
+        data["action"] = self.action.value
+        for key in ("value", "threshold"):
+            if isinstance(data[key], float) and not math.isfinite(data[key]):
+                data[key] = None
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "Decision":
+        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        known["action"] = Action(known.get("action", "continue"))
+        if known.get("value") is None:
+            known["value"] = math.nan
+        return cls(**known)
+
+
+@runtime_checkable
+class EarlyStopper(Protocol):
+    """Decides, value by value, whether training jobs go on.
+
+    ``decide`` is called for every objective value of a running training job, in the order they arrive;
+    ``record`` takes values that need no decision (the store's history on resume, values of finished jobs).
+    Both are called from the Tuner's thread only.
+    """
+
+    def decide(self, training_job_id: str, index: int, step: int, value: float) -> Decision | None:
+        """Record the value, and return a decision, or ``None`` when this value needs none (e.g. between rungs)."""
+        ...
+
+    def record(self, training_job_id: str, index: int, step: int, value: float) -> None:
+        """Record a value without deciding (replaying history)."""
+        ...
+
+
+__all__ = ["Action", "Decision", "EarlyStopper"]
