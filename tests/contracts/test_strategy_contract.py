@@ -2,7 +2,8 @@
 
 random and bayesian run on a mixed space (log-scaled continuous, integer, categorical, increment grid); grid on
 a categorical one. bayesian joins once ``hyperjob.strategies.bayesian`` exists (``pytest.importorskip`` is
-used for that module only). hyperband is reserved (the registry refuses it) and has no contract here yet.
+used for that module only). hyperband (model-based, with max_resource 9) takes the same contract: fed ``Final``
+events only, it treats each as a value at every resource level.
 
 Run as a script (``python test_strategy_contract.py '{"names": [...], "seed": 0}'``), this file prints the
 suggestions of a fixed sequence of calls as JSON: the determinism test runs it in fresh processes.
@@ -25,9 +26,9 @@ from hyperjob.space import CategoricalRange, ContinuousRange, DiscreteRange, Int
 from hyperjob.strategies.base import Strategy
 from hyperjob.strategies.registry import create_strategy
 
-NAMES = ["random", "grid", "bayesian"]
+NAMES = ["random", "grid", "bayesian", "hyperband"]
 #: strategies whose suggestions follow the values observed (the others must ignore them)
-ADAPTIVE = {"bayesian"}
+ADAPTIVE = {"bayesian", "hyperband"}
 #: strategies whose suggestions do not depend on the seed
 SEEDLESS = {"grid"}
 
@@ -67,6 +68,11 @@ def small_space() -> SearchSpace:  # 3 x 2 = 6 configurations, fine for every st
     )
 
 
+def settings_for(name: str) -> dict[str, Any]:
+    """Settings a strategy needs on every space here (hyperband: a max_resource, as no space has epochs)."""
+    return {"max_resource": 9} if name == "hyperband" else {}
+
+
 def space_for(name: str) -> SearchSpace:
     return categorical_space() if name == "grid" else mixed_space()
 
@@ -84,7 +90,7 @@ def key(space: SearchSpace, config: dict) -> str:
 # -- fixtures ---------------------------------------------------------------------------------------------------
 @pytest.fixture(params=NAMES)
 def name(request: pytest.FixtureRequest) -> str:
-    if request.param == "bayesian":
+    if request.param in ("bayesian", "hyperband"):
         pytest.importorskip("hyperjob.strategies.bayesian")
         import torch
 
@@ -95,7 +101,8 @@ def name(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def make(name: str) -> Callable[..., Strategy]:
     def build(space: SearchSpace | None = None, objective: Objective = MIN, seed: int | None = 0) -> Strategy:
-        return create_strategy(name, space if space is not None else space_for(name), objective, seed=seed)
+        space = space if space is not None else space_for(name)
+        return create_strategy(name, space, objective, seed=seed, **settings_for(name))
 
     return build
 
@@ -199,7 +206,7 @@ def test_the_objective_direction_is_respected(name: str, objective: Objective) -
                 ContinuousRange(name="y", min_value=0.0, max_value=1.0, scaling="linear"),
             )
         )
-        s = create_strategy(name, space, objective, seed=0)
+        s = create_strategy(name, space, objective, seed=0, **settings_for(name))
         for i in range(8):
             x, y = (i + 0.5) / 8, ((3 * i) % 8 + 0.5) / 8
             s.observe(Final({"x": x, "y": y}, x))  # the value grows with x and ignores y
@@ -210,8 +217,8 @@ def test_the_objective_direction_is_respected(name: str, objective: Objective) -
             assert max(xs) < 0.5, xs
         return
     space = space_for(name)
-    a = create_strategy(name, space, objective, seed=4)
-    b = create_strategy(name, space, objective, seed=4)
+    a = create_strategy(name, space, objective, seed=4, **settings_for(name))
+    b = create_strategy(name, space, objective, seed=4, **settings_for(name))
     for i, (ca, cb) in enumerate(zip(a.suggest(5), b.suggest(5), strict=True)):
         assert ca == cb
         a.observe(Final(ca, float(i)))
@@ -237,7 +244,7 @@ def test_a_one_dimensional_space(make: Callable[..., Strategy], name: str) -> No
 def scripted_run(name: str, seed: int) -> list[list[dict]]:
     """A fixed sequence of calls; returns the three batches of suggestions."""
     space = space_for(name)
-    s = create_strategy(name, space, MIN, seed=seed)
+    s = create_strategy(name, space, MIN, seed=seed, **settings_for(name))
     first = s.suggest(3)
     for config in first:
         s.observe(Final(config, value_of(space, config)))
@@ -251,7 +258,8 @@ def scripted_run(name: str, seed: int) -> list[list[dict]]:
 
 
 def available_names() -> list[str]:
-    return [n for n in NAMES if n != "bayesian" or importlib.util.find_spec("hyperjob.strategies.bayesian")]
+    return [n for n in NAMES
+            if n not in ("bayesian", "hyperband") or importlib.util.find_spec("hyperjob.strategies.bayesian")]
 
 
 @pytest.fixture(scope="module")
@@ -290,7 +298,7 @@ def test_deterministic_in_a_fresh_process(name: str, fresh_runs: dict[str, dict[
 
 if __name__ == "__main__":
     request = json.loads(sys.argv[1])
-    if "bayesian" in request["names"]:
+    if {"bayesian", "hyperband"} & set(request["names"]):
         import torch
 
         torch.set_num_threads(1)

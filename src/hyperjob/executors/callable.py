@@ -81,10 +81,11 @@ class _Job:
             step = self.calls
         self.calls += 1
         executor = self.executor
-        generation = executor._generation
         self._publish(step, metrics)
         if executor.wait_for_decisions:
-            executor._await_poll(self, generation + 2)
+            # read after the values are queued: poll generation+1 (or an earlier one) returns them, and they
+            # have been handled when poll generation+2 begins
+            executor._await_poll(self, executor._generation + 2)
             if self.stop_reason is not None:
                 raise StopTrainingJob(self.stop_reason)
 

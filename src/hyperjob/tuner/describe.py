@@ -63,7 +63,33 @@ def training_job_summary(record: TrainingJobRecord, objective: Objective) -> dic
         }
     if record.failure_reason:
         out["FailureReason"] = record.failure_reason
+    decisions = [d for d in record.extra.get("decisions") or () if d.get("attempt", 0) == record.attempt]
+    stop = next((d for d in reversed(decisions) if d.get("action") == "stop"), None)
+    if stop is not None:  # hyperjob's addition: why the training job was stopped
+        out["StoppingDecision"] = _decision_json(stop)
+    rungs = [_decision_json(d) for d in decisions if d.get("rule") == "rung"]
+    if rungs:
+        out["Rungs"] = rungs
     return out
+
+
+def _decision_json(d: dict[str, Any]) -> dict[str, Any]:
+    """A kept stopping decision, in the Describe response's spelling."""
+    names = {"rule": "Rule", "action": "Action", "step": "Step", "value": "Value", "threshold": "Threshold",
+             "compared": "Compared", "rung": "Rung", "bracket": "Bracket", "reason": "Reason"}
+    return {names[k]: d[k] for k in names if d.get(k) is not None}
+
+
+def objective_reported_once(store: Store, name: str, records: list[TrainingJobRecord], metric: str) -> list[str]:
+    """Completed training jobs that reported the objective at a single step (none can be stopped early)."""
+    done = [r for r in records if r.status is TrainingJobStatus.COMPLETED and r.final_objective is not None]
+    if not done:
+        return []
+    metrics = store.get_all_metrics(name)
+    return [
+        r.id for r in done
+        if len({v.step for v in metrics.get(r.id, ()) if v.name == metric}) == 1
+    ]
 
 
 def best_training_job(records: list[TrainingJobRecord], objective: Objective) -> TrainingJobRecord | None:
@@ -125,6 +151,26 @@ def describe_tuning_job(store: Store, name: str) -> dict[str, Any]:
                 out["OverallBestTrainingJob"] = {
                     **training_job_summary(found[0], objective), "TuningJobName": found[1]
                 }
+    stopped = [
+        {"TrainingJobName": r.id, **summary["StoppingDecision"]}
+        for r in records
+        if "StoppingDecision" in (summary := training_job_summary(r, objective))
+        and summary["StoppingDecision"].get("Rule") != "max_resource"
+    ]
+    if stopped:  # hyperjob's addition: every training job stopped early, and why
+        out["StoppedEarly"] = stopped
+    spec = tuning.spec or {}
+    strategy = (spec.get("strategy") or {}).get("name")
+    if spec.get("early_stopping") == "auto" or strategy == "hyperband":
+        once = objective_reported_once(store, name, records, objective.metric)
+        if once:
+            what = "hyperband" if strategy == "hyperband" else "early stopping 'auto'"
+            out["EarlyStoppingNote"] = (
+                f"{len(once)} completed training job(s) (e.g. {once[0]}) reported the objective "
+                f"{objective.metric!r} only once, at the end: {what} needs it after every epoch to stop training "
+                "jobs early. Report it every epoch (a log line the metric definition reads, or "
+                "hyperjob.report(step=epoch, ...))."
+            )
     reason = tuning.status_reason or ""
     if tuning.status.value == "Failed":
         out["FailureReason"] = reason
@@ -137,8 +183,15 @@ def _config_section(tuning: TuningJobRecord, objective: Objective) -> dict[str, 
     spec = tuning.spec or {}
     limits = spec.get("limits") or {}
     strategy = spec.get("strategy") or {}
+    settings = strategy.get("settings") or {}
+    hyperband = {
+        key: settings[name] for key, name in (("MinResource", "min_resource"), ("MaxResource", "max_resource"))
+        if settings.get(name) is not None
+    }
     return {
         "Strategy": str(strategy.get("name", "bayesian")).capitalize(),
+        **({"StrategyConfig": {"HyperbandStrategyConfig": hyperband}}
+           if strategy.get("name") == "hyperband" and hyperband else {}),
         "HyperParameterTuningJobObjective": {"Type": objective.direction.value, "MetricName": objective.metric},
         "ResourceLimits": {
             k: v
