@@ -40,3 +40,12 @@ def test_training_program_prints_metrics_every_epoch_and_saves_the_model(tmp_pat
     summary = json.loads((tmp_path / "model" / "summary.json").read_text())
     assert 0.5 < summary["validation_accuracy"] <= 1.0
     assert (tmp_path / "model" / "model.pkl").exists()
+
+
+def test_hyperband_example_reads_max_resource_from_its_epochs():
+    from hyperjob.strategies.hyperband import resolve_settings
+
+    spec = load_spec(EXAMPLES / "job-hyperband.yaml")
+    assert spec.strategy.name == "hyperband" and spec.early_stopping == "off"
+    ladder = resolve_settings(spec.build_space(), spec.strategy.settings)
+    assert (ladder.max_resource, ladder.levels(0)) == (27, (1, 3, 9))

@@ -30,6 +30,8 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
     add_completion=False,
 )
+from hyperjob.cli.graph import graph_app  # noqa: E402  (hyperjob graph ...)
+app.add_typer(graph_app, name="graph")
 out = Console()
 err = Console(stderr=True)
 _state = {"debug": False}
@@ -96,16 +98,31 @@ def tune(
     store: Optional[str] = typer.Option(None, help=STORE_HELP),
     name: Optional[str] = typer.Option(None, help="Name of the tuning job (overrides the spec's)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
+    submit_dir: Optional[Path] = typer.Option(
+        None, "--submit-dir", help="For a script-mode SageMaker request: the local source directory holding its "
+        "sagemaker_program, which runs there as `python <sagemaker_program> --key value ...`."),
+    data: Optional[Path] = typer.Option(
+        None, "--data", help="For a Neptune ML model-HPO-configuration.json: the processed graph folder "
+        "(`hyperjob graph process` / `hyperjob graph init`)."),
+    max_jobs: Optional[int] = typer.Option(
+        None, "--max-jobs", help="For a Neptune ML model-HPO-configuration.json: the number of training jobs "
+        "(default 2, Neptune's); it selects the tiers that are tuned."),
 ) -> None:
     """Run a tuning job. For a SageMaker request, give the training command after `--`:
-    `hyperjob tune request.json -- python train.py`."""
+    `hyperjob tune request.json -- python train.py`, or the source directory of a script-mode request:
+    `hyperjob tune request.json --submit-dir src/`."""
     from hyperjob.formats import load_spec
     from hyperjob.tuner.plan import TuningPlan
 
     command = list(ctx.args) or None
     if command and command[0] == "--":
         command = command[1:] or None
-    spec_obj = load_spec(spec, command=command)
+    from hyperjob.cli.graph import is_neptune_config, neptune_tuning_spec
+
+    if data is not None or max_jobs is not None or is_neptune_config(spec):
+        spec_obj = neptune_tuning_spec(spec, data, max_jobs)
+    else:
+        spec_obj = load_spec(spec, command=command, submit_dir=submit_dir)
     if name:
         from hyperjob.formats.spec import TuningJobSpec
 
@@ -178,11 +195,15 @@ def _print_outcome(outcome: Any, plan: Any, store_url: str) -> None:
 def validate(
     spec: Path = typer.Argument(..., help="The spec file to check."),
     log: Optional[Path] = typer.Option(None, "--log", help="Sample log lines to check the metric regexes against."),
+    submit_dir: Optional[Path] = typer.Option(
+        None, "--submit-dir", help="For a script-mode SageMaker request: the local source directory holding its "
+        "sagemaker_program."),
 ) -> None:
-    """Check a spec without running it (and its metric regexes against sample log lines)."""
+    """Check a spec without running it (and its metric regexes against sample log lines). Also reads a Neptune ML
+    model-HPO-configuration.json (either spelling, or the folder holding it)."""
     from hyperjob.formats.validate import render, validate_file
 
-    report = validate_file(spec, log)
+    report = validate_file(spec, log, submit_dir=submit_dir)
     out.print(render(report), highlight=False, soft_wrap=True, markup=False)
     if not report.ok:
         raise typer.Exit(2)
@@ -343,6 +364,16 @@ def describe(
         m = best["FinalHyperParameterTuningJobObjectiveMetric"]
         lines.append(f"best training job: [bold]{best['TrainingJobName']}[/bold] {m['MetricName']} = {m['Value']:.6g}")
         lines.append(f"  hyperparameters: {json.dumps(best['TunedHyperParameters'], default=str)}")
+    if "EarlyStoppingNote" in d:
+        lines.append(f"[yellow]note[/yellow]: {escape(d['EarlyStoppingNote'])}")
+    stopped = d.get("StoppedEarly") or []
+    if stopped:
+        lines.append(f"stopped early: {len(stopped)} training jobs")
+        shown = 20
+        for s in stopped[:shown]:
+            lines.append(f"  {s['TrainingJobName']}: {escape(s.get('Reason', ''))}")
+        if len(stopped) > shown:
+            lines.append(f"  ... and {len(stopped) - shown} more: `hyperjob trials {name} --status Stopped`")
     for line in lines:
         out.print(line, highlight=False, soft_wrap=True)
 
@@ -373,14 +404,30 @@ def trials(
         out.print_json(json.dumps({"TrainingJobSummaries": rows}, default=str))
         return
     names = sorted({k for r in rows for k in r["TunedHyperParameters"]})
+    why = any("StoppingDecision" in r for r in rows)
     table = Table()
-    for col in ("training job", "status", "objective", *names):
+    for col in ("training job", "status", "objective", *names, *(["why stopped"] if why else [])):
         table.add_column(col)
     for r in rows:
         m = r.get("FinalHyperParameterTuningJobObjectiveMetric")
+        reason = _why_stopped(r.get("StoppingDecision")) if why else None
         table.add_row(r["TrainingJobName"], r["TrainingJobStatus"], "" if not m else f"{m['Value']:.6g}",
-                      *[_fmt(r["TunedHyperParameters"].get(n)) for n in names])
+                      *[_fmt(r["TunedHyperParameters"].get(n)) for n in names], *([reason] if why else []))
     out.print(table)
+
+
+def _why_stopped(d: Optional[dict]) -> str:
+    """A stopping decision, short: ``median 0.81 < 0.86 at step 5 (6 jobs)``, ``rung 9: 0.7 < cut-off 0.8``."""
+    if not d:
+        return ""
+    rule, step, value, thr = d.get("Rule"), d.get("Step"), d.get("Value"), d.get("Threshold")
+    if rule == "median" and value is not None and thr is not None:
+        return f"median: {value:.4g} worse than {thr:.4g} at step {step} ({d.get('Compared')} earlier jobs)"
+    if rule == "rung" and value is not None and thr is not None:
+        return f"rung {d.get('Rung')}: {value:.4g} worse than cut-off {thr:.4g} ({d.get('Compared')} at the rung)"
+    if rule == "max_resource":
+        return f"max_resource reached at step {step}"
+    return escape(str(d.get("Reason", "")))
 
 
 def _fmt(v: Any) -> str:

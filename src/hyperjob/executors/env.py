@@ -371,6 +371,7 @@ def build_environment(
         "is_hetero": False,
         "log_level": 20,
         "framework_params": {k: v for k, v in framework.items() if k not in _TOOLKIT_KEYS},
+        "framework_module": None,  # the toolkit sets it (empty for script mode); scripts may read it
         "input_dir": str(layout.input_dir),
         "input_config_dir": str(layout.input_config_dir),
         "output_dir": str(layout.output_dir),

@@ -41,7 +41,8 @@ def _check_command(command: Any) -> list[str]:
     return [str(a) for a in args]
 
 
-def load_spec(path: str | Path, *, command: list[str] | None = None) -> TuningJobSpec:
+def load_spec(path: str | Path, *, command: list[str] | None = None,
+              submit_dir: str | Path | None = None) -> TuningJobSpec:
     """Read a spec file: a native job.yaml / job.json, or a SageMaker ``CreateHyperParameterTuningJob`` request.
 
     Args:
@@ -49,6 +50,8 @@ def load_spec(path: str | Path, *, command: list[str] | None = None) -> TuningJo
         command: the program to run, from the command line (``hyperjob tune FILE -- python train.py``): it
             supplies or replaces the request's program (``HyperjobProgram.Command``) or job.yaml's
             ``program.command``, and runs in the current directory unless the file sets the working directory.
+        submit_dir: for a script-mode SageMaker request, the local copy of its source directory
+            (``hyperjob tune request.json --submit-dir DIR``): runs ``[python, sagemaker_program]`` there.
 
     Returns:
         The validated spec, with ``warnings`` for the CLI to show once.
@@ -57,10 +60,11 @@ def load_spec(path: str | Path, *, command: list[str] | None = None) -> TuningJo
         SpecError: the file cannot be read or parsed, or breaks a rule; ``source`` is the file's name and the
             path is the field's (``limits.max_jobs``, ``HyperParameterTuningJobConfig.ResourceLimits...``).
     """
-    return _load(path, command=command)
+    return _load(path, command=command, submit_dir=submit_dir)
 
 
-def _load(path: str | Path, *, command: list[str] | None = None, require_program: bool = True) -> TuningJobSpec:
+def _load(path: str | Path, *, command: list[str] | None = None, require_program: bool = True,
+          submit_dir: str | Path | None = None) -> TuningJobSpec:
     """:func:`load_spec`; ``require_program=False`` lets a SageMaker request without a program through
     (``hyperjob validate``), with the command ``[sagemaker.NO_COMMAND]``."""
     data, source = read_document(path)
@@ -73,7 +77,13 @@ def _load(path: str | Path, *, command: list[str] | None = None, require_program
     kind = detect_format(data)
     if kind == "sagemaker":
         return load_sagemaker_request(data, source=source, base_dir=base_dir, command=command,
-                                      require_program=require_program)
+                                      require_program=require_program, submit_dir=submit_dir)
+    if submit_dir is not None:
+        raise SpecError(
+            f"--submit-dir applies to a SageMaker script-mode request (sagemaker_program), but this is a {kind} "
+            "spec. Set program.command and program.working_dir in the file instead.",
+            path="submit_dir", source=source,
+        )
     if kind == "neptune":
         raise SpecError(
             "this is a Neptune ML model-HPO-configuration file (it has 'models'), which describes the "

@@ -21,8 +21,17 @@ in short:
 - ``Autotune`` is not implemented: ``AutoParameters`` stay static at their ``ValueHint``, with a warning.
 - The program: there is no container registry here, so the request says what to run in hyperjob's own member
   ``HyperjobProgram`` (``Command``, ``WorkingDirectory``, ``Environment``, ``Channels``, ``DefinitionName``), or
-  the command line does (``hyperjob tune request.json -- python train.py``). Script-mode requests whose
-  ``sagemaker_program`` file lies next to the request run ``<python> <sagemaker_program>`` from there.
+  the command line does (``hyperjob tune request.json -- python train.py``). A script-mode request
+  (``sagemaker_program``, ``sagemaker_submit_directory``) runs ``[<python>, <sagemaker_program>]`` in its source
+  directory, as SageMaker's training toolkit does: the local copy given with ``--submit-dir DIR``, else a
+  ``sagemaker_submit_directory`` that is a local folder, else the request's own folder when the script lies
+  there. Hyperparameters reach it as the toolkit passes them (``--key value``, JSON-decoded, sorted, without
+  ``sagemaker_*`` and ``_tuning_objective_metric``), with the full ``SM_*`` environment
+  (:mod:`hyperjob.executors.env`).
+- Built-in algorithm images send no ``MetricDefinitions``; for those hyperjob knows (xgboost,
+  image-classification, factorization-machines, knn, object2vec: :mod:`hyperjob.formats.builtin_metrics`) the
+  objective's regex is the algorithm's own; an objective the algorithm does not compute is refused; for other
+  built-in images a warning says what to add.
 - Members without local meaning (``RoleArn``, ``ResourceConfig``, ``OutputDataConfig``, ``Tags``...) are checked
   and then named in one warning.
 """
@@ -40,6 +49,12 @@ from urllib.parse import unquote, urlparse
 
 from hyperjob.errors import SpecError
 from hyperjob.formats._sagemaker_shape import Walker
+from hyperjob.formats.builtin_metrics import (
+    BUILTIN_IMAGES,
+    algorithm_for_image,
+    image_repository,
+    missing_definitions_message,
+)
 from hyperjob.formats.spec import MetricDefinitionSpec, RangeSpec, TuningJobSpec, spec_warnings
 
 __all__ = ["BUILTIN_ALGORITHMS", "NO_COMMAND", "decode_hyperparameter", "is_sagemaker_request",
@@ -49,11 +64,7 @@ __all__ = ["BUILTIN_ALGORITHMS", "NO_COMMAND", "decode_hyperparameter", "is_sage
 REQUEST_KEYS = ("HyperParameterTuningJobConfig", "HyperParameterTuningJobName", "TrainingJobDefinition",
                 "TrainingJobDefinitions")
 #: SageMaker's built-in algorithms (image repository names): their metric regexes live inside SageMaker.
-BUILTIN_ALGORITHMS = (
-    "xgboost", "sagemaker-xgboost", "image-classification", "object2vec", "factorization-machines", "knn",
-    "linear-learner", "blazingtext", "kmeans", "pca", "lda", "ntm", "randomcutforest", "seq2seq",
-    "semantic-segmentation", "object-detection", "ipinsights", "forecasting-deepar",
-)
+BUILTIN_ALGORITHMS = BUILTIN_IMAGES
 #: The command of a request validated without a program (``hyperjob validate``); never run.
 NO_COMMAND = "<no command given>"
 
@@ -67,6 +78,8 @@ _FIELD_WORDS = (("min_value", "MinValue"), ("max_value", "MaxValue"), ("scaling"
                 ("'reverse_logarithmic'", "'ReverseLogarithmic'"), ("'logarithmic'", "'Logarithmic'"),
                 ("'linear'", "'Linear'"))
 _FRAMEWORK_KEYS = ("_tuning_objective_metric",)
+#: SageMaker built-in algorithms that hyperjob also ships (``program.algorithm``): a request for one runs ours.
+_OUR_ALGORITHMS = ("image-classification",)
 _CONFIG = "HyperParameterTuningJobConfig"
 
 
@@ -129,12 +142,18 @@ class _Reader:
     """Maps a checked request onto a spec's data; raises SpecError with SageMaker paths."""
 
     def __init__(self, request: dict[str, Any], base_dir: Path, command: Sequence[str] | None,
-                 require_program: bool) -> None:
+                 require_program: bool, submit_dir: str | Path | None = None) -> None:
         self.r = request
         self.base = base_dir
         self.command = command
         self.require_program = require_program
+        self.submit_dir = submit_dir
+        #: the known built-in algorithm whose metric regexes were used (``None``: the request's own)
+        self.algorithm: str | None = None
+        self.objective_path = f"{_CONFIG}.HyperParameterTuningJobObjective"
         self.warnings: list[str] = []
+        #: features of the request that are not run yet, named together in one warning
+        self.not_run: list[str] = []
         self.ignored: list[str] = []
         self.range_paths: dict[str, str] = {}
 
@@ -254,7 +273,7 @@ class _Reader:
             chosen = names.index(wanted)
         if len(plural) > 1:
             others = ", ".join(repr(n) for i, n in enumerate(names) if i != chosen)
-            self.warnings.append(
+            self.not_run.append(
                 f"TrainingJobDefinitions has {len(plural)} definitions; hyperjob tunes one training program per "
                 f"tuning job, so it tunes {names[chosen]!r} and ignores {others}. Set HyperjobProgram."
                 "DefinitionName to pick another, or split the request into one request per definition."
@@ -265,6 +284,7 @@ class _Reader:
                    plural: bool) -> tuple[dict[str, str], str]:
         if plural:
             obj, path = definition["TuningObjective"], f"{defpath}.TuningObjective"
+            self.objective_path = path
         else:
             path = f"{_CONFIG}.HyperParameterTuningJobObjective"
             obj = config.get("HyperParameterTuningJobObjective")
@@ -347,11 +367,11 @@ class _Reader:
                 )
         if autotune is not None:
             fixed = ", ".join(f"{k}={v!r}" for k, v in auto.items()) or "none"
-            nothing = " so no hyperparameter is tuned: every training job runs the same configuration." \
-                if not ranges else ""
-            self.warnings.append(
+            end = ", so no hyperparameter is tuned: every training job runs the same configuration." \
+                if not ranges else "."
+            self.not_run.append(
                 "Autotune is not implemented yet: hyperjob tunes the ranges given and keeps the strategy and limits "
-                f"of the request; AutoParameters stay static at their ValueHint ({fixed}),{nothing or ''} "
+                f"of the request; AutoParameters stay static at their ValueHint ({fixed}){end} "
                 "List them in ParameterRanges to tune them."
             )
             static.update(auto)
@@ -381,21 +401,44 @@ class _Reader:
             out.append({"name": md["Name"], "regex": md["Regex"]})
         if not out:
             image = str(algo.get("TrainingImage") or algo.get("AlgorithmName") or "")
-            repo = image.rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]
-            metric = objective["metric"]
-            if repo in BUILTIN_ALGORITHMS:
-                self.warnings.append(
-                    f"TrainingImage {image!r} is SageMaker's built-in algorithm {repo!r}: its metric regexes live "
-                    f"inside SageMaker and it does not run here. The local program must report the objective "
-                    f"{metric!r} itself, with hyperjob.report(...), or add MetricDefinitions "
-                    f"[{{\"Name\": \"{metric}\", \"Regex\": ...}}] matching what it prints."
-                )
+            out = self._builtin_metrics(image, objective, defpath)
+        return out
+
+    def _builtin_metrics(self, image: str, objective: dict[str, str], defpath: str) -> list[dict[str, str]]:
+        """The metric definition of the objective of a built-in algorithm (:mod:`builtin_metrics`), or none."""
+        metric = objective["metric"]
+        algorithm = algorithm_for_image(image) if image else None
+        if algorithm is None:
+            if image_repository(image) in BUILTIN_IMAGES:
+                self.warnings.append(missing_definitions_message(image, metric))
             else:
                 self.warnings.append(
                     f"the request has no MetricDefinitions: the program must report the objective {metric!r} with "
                     f"hyperjob.report(...), or add MetricDefinitions [{{\"Name\": \"{metric}\", \"Regex\": ...}}]."
                 )
-        return out
+            return []
+        self.algorithm = algorithm.name
+        known = algorithm.metric(metric)
+        if known is None:
+            raise SpecError(algorithm.unknown_metric_message(metric), path=self.objective_path + ".MetricName")
+        if known.direction != objective["type"]:
+            self.warnings.append(
+                f"the objective {metric!r} of the built-in algorithm {algorithm.name!r} is one to "
+                f"{known.direction}, but the request says {objective['type'].capitalize()}: hyperjob does as the "
+                "request says. Check HyperParameterTuningJobObjective.Type."
+            )
+        note = "" if algorithm.confirmed else (
+            f" These regexes follow the '#quality_metric' lines of SageMaker's first-party algorithms; no "
+            f"published {algorithm.name} log confirms them, so check them with hyperjob validate FILE --log "
+            "sample.log."
+        )
+        self.warnings.append(
+            f"TrainingImage {image!r} is SageMaker's built-in algorithm {algorithm.name!r}, which sends no "
+            f"MetricDefinitions: hyperjob reads the objective {metric!r} with the algorithm's own regex "
+            f"{known.regex!r}, so the local program must print lines like {algorithm.example!r} (or report "
+            f"{metric!r} with hyperjob.report).{note}"
+        )
+        return [{"name": known.name, "regex": known.regex}]
 
     def _objective_vs_metrics(self, objective: dict[str, str], defs: list[dict[str, str]], objpath: str,
                               definition: dict[str, Any], defpath: str) -> None:
@@ -514,7 +557,19 @@ class _Reader:
         working_dir = hp.get("WorkingDirectory")
         if working_dir is not None:
             working_dir = self._local(working_dir)
-        if self.command is not None:
+        raw_static = definition.get("StaticHyperParameters") or {}
+        script = raw_static.get("sagemaker_program")
+        script = decode_hyperparameter(script) if isinstance(script, str) else None
+        script = script if isinstance(script, str) and script.strip() else None
+        if self.submit_dir is not None:
+            if self.command is not None:
+                raise SpecError(
+                    f"both --submit-dir ({self.submit_dir}) and a command after '--' are given; --submit-dir runs "
+                    "the request's sagemaker_program, the command replaces it. Give one of them.",
+                    path="command",
+                )
+            command, working_dir = self._script_mode(script, Path(self.submit_dir), defpath, "--submit-dir")
+        elif self.command is not None:
             command = [str(a) for a in self.command]
             if not command or not command[0].strip():
                 raise SpecError("the command after '--' is empty. Give the program to run, e.g. -- python train.py.",
@@ -524,25 +579,40 @@ class _Reader:
             command = list(hp["Command"])
             working_dir = working_dir or str(self.base)
         else:
-            raw_static = definition.get("StaticHyperParameters") or {}
-            script = raw_static.get("sagemaker_program")
-            script = decode_hyperparameter(script) if isinstance(script, str) else None
-            if isinstance(script, str) and (self.base / script).is_file():
+            submit = self._local_submit_directory(raw_static)
+            if script is not None and submit is not None and (submit / script).is_file():
+                command, working_dir = self._script_mode(script, submit, defpath, "sagemaker_submit_directory")
+            elif script is not None and (self.base / script).is_file():
                 command = [sys.executable, script]
                 working_dir = working_dir or str(self.base)
                 self.warnings.append(
                     f"no HyperjobProgram.Command: running the script-mode entry point sagemaker_program "
                     f"{script!r} as [{sys.executable!r}, {script!r}] from {working_dir}."
                 )
+            elif script is None and self._our_algorithm(definition) is not None:
+                command = None
+                algorithm = self._our_algorithm(definition)
+                self.warnings.append(
+                    f"TrainingImage is SageMaker's built-in {algorithm!r}: hyperjob runs its own built-in algorithm "
+                    f"of that name (program.algorithm {algorithm!r}). Pass a command after '--' to run another "
+                    "program."
+                )
             elif not self.require_program:
                 command = [NO_COMMAND]
             else:
                 algo = definition.get("AlgorithmSpecification") or {}
                 image = algo.get("TrainingImage") or algo.get("AlgorithmName") or "its container image"
-                extra = (f" (sagemaker_program {script!r} was not found next to the request, in {self.base})"
-                         if isinstance(script, str) else "")
+                if script is not None:
+                    raise SpecError(
+                        f"the request is a script-mode request (sagemaker_program {script!r}, "
+                        f"sagemaker_submit_directory {raw_static.get('sagemaker_submit_directory', 'not given')}) "
+                        f"whose script is not next to the request (in {self.base}). Give the local copy of the "
+                        f"source directory: hyperjob tune request.json --submit-dir DIR (DIR holds {script}), or "
+                        "pass a command after '--'.",
+                        path=f"{defpath}.StaticHyperParameters.sagemaker_program",
+                    )
                 raise SpecError(
-                    f"the request names no local program to run{extra}: SageMaker would run {image!r}, hyperjob "
+                    f"the request names no local program to run: SageMaker would run {image!r}, hyperjob "
                     "runs a local command. Pass it after '--' (hyperjob tune request.json -- python train.py), or "
                     "add \"HyperjobProgram\": {\"Command\": [\"python\", \"train.py\"]} to the request.",
                     path="HyperjobProgram.Command",
@@ -555,7 +625,61 @@ class _Reader:
                 f"Give local copies in HyperjobProgram.Channels (e.g. \"{first}\": \"data/{first}\"), or use a "
                 "local path or file:// URI as their S3Uri."
             )
+        if command is None:
+            return {"algorithm": self._our_algorithm(definition), "working_dir": working_dir, "env": env,
+                    "channels": channels}
         return {"command": command, "working_dir": working_dir, "env": env, "channels": channels}
+
+    @staticmethod
+    def _our_algorithm(definition: Mapping[str, Any]) -> str | None:
+        """The name of hyperjob's own built-in algorithm that stands for the request's image, if there is one
+        (image-classification) and the spec can name it (``program.algorithm``)."""
+        algo = definition.get("AlgorithmSpecification") or {}
+        image = str(algo.get("TrainingImage") or "")
+        known = algorithm_for_image(image) if image else None
+        if known is None or known.name not in _OUR_ALGORITHMS:
+            return None
+        from hyperjob.formats.spec import ProgramSpec
+
+        return known.name if "algorithm" in ProgramSpec.model_fields else None
+
+    def _script_mode(self, script: str | None, submit: Path, defpath: str, given: str) -> tuple[list[str], str]:
+        """``[python, sagemaker_program]`` run in the local submit directory, as SageMaker's training toolkit runs
+        a script-mode entry point (its hyperparameters follow as ``--key value``: see executors/env.py)."""
+        if script is None:
+            raise SpecError(
+                f"{given} runs the request's script-mode entry point, but the request names none: "
+                "StaticHyperParameters has no sagemaker_program. Add \"sagemaker_program\": \"\\\"train.py\\\"\", "
+                "or pass the command after '--' instead.",
+                path=f"{defpath}.StaticHyperParameters.sagemaker_program",
+            )
+        where = submit if submit.is_absolute() else Path.cwd() / submit
+        where = Path(os.path.normpath(where))
+        if not where.is_dir():
+            raise SpecError(
+                f"the submit directory {str(submit)!r} ({given}) is not a directory. Give the local folder that "
+                f"holds {script} (the SageMaker SDK's source_dir).",
+                path="submit_dir",
+            )
+        entry = where / script
+        if not entry.is_file():
+            present = sorted(p.name for p in where.glob("*.py"))[:10]
+            shown = ", ".join(present) if present else "no .py file"
+            raise SpecError(
+                f"the submit directory {str(where)!r} ({given}) has no {script!r}, the request's sagemaker_program "
+                f"(it has: {shown}). Give the folder that holds it, or fix sagemaker_program.",
+                path=f"{defpath}.StaticHyperParameters.sagemaker_program",
+            )
+        return [sys.executable, script], str(where)
+
+    def _local_submit_directory(self, raw_static: Mapping[str, Any]) -> Path | None:
+        """``sagemaker_submit_directory`` when it names a local folder (a path or ``file://`` URI), else None."""
+        value = raw_static.get("sagemaker_submit_directory")
+        value = decode_hyperparameter(value) if isinstance(value, str) else None
+        if not isinstance(value, str) or not value.strip() or value.startswith(("s3://", "https://", "http://")):
+            return None
+        path = Path(self._local(value))
+        return path if path.is_dir() else None
 
     def _local(self, value: str) -> str:
         if value.startswith("file://"):
@@ -629,6 +753,7 @@ def load_sagemaker_request(
     base_dir: str | Path | None = None,
     command: Sequence[str] | None = None,
     require_program: bool = True,
+    submit_dir: str | Path | None = None,
 ) -> TuningJobSpec:
     """Check a ``CreateHyperParameterTuningJob`` request and map it onto a :class:`TuningJobSpec`.
 
@@ -640,6 +765,9 @@ def load_sagemaker_request(
             and runs in the current directory unless ``HyperjobProgram.WorkingDirectory`` says otherwise.
         require_program: when ``False`` (``hyperjob validate``), a request without a program is accepted and
             gets the command ``[NO_COMMAND]``, which must never be run.
+        submit_dir: the local copy of a script-mode request's source directory (the CLI's ``--submit-dir``): the
+            program is ``[python, sagemaker_program]`` run in that directory. Refused with ``command``, or when
+            the request has no ``sagemaker_program`` or the directory does not hold it.
 
     Returns:
         The spec (``source_format`` ``sagemaker``), with every warning: ignored members, several definitions,
@@ -653,7 +781,7 @@ def load_sagemaker_request(
     walker = Walker()
     try:
         walker.check(request)
-        reader = _Reader(request, base, command, require_program)
+        reader = _Reader(request, base, command, require_program, submit_dir)
         data = reader.read()
     except SpecError as exc:
         raise exc.at(source=source) from None
@@ -667,6 +795,9 @@ def load_sagemaker_request(
                 break
         raise type(exc)(exc.message, path=path or None, source=source) from None
     warnings = list(reader.warnings)
+    if reader.not_run:
+        warnings.insert(0, "not run yet (named here, not silently dropped): " + " ".join(
+            f"({i}) {text}" for i, text in enumerate(reader.not_run, 1)))
     ignored = walker.ignored + reader.ignored
     if ignored:
         warnings.insert(

@@ -29,6 +29,7 @@ import difflib
 import json
 import re
 import shlex
+import sys
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -85,7 +86,9 @@ class ProgramSpec(StrictModel):
 
     Attributes:
         command: the program and its arguments, e.g. ``["python", "train.py"]``; every hyperparameter is
-            appended as ``--name value``.
+            appended as ``--name value``. Filled in as ``[sys.executable, "-m", <module>]`` for an algorithm.
+        algorithm: a built-in algorithm (``image-classification``, see :mod:`hyperjob.algorithms`) run instead
+            of a command; giving both is an error.
         working_dir: the directory it runs in (``None``: the directory hyperjob runs in). Loaders resolve a
             relative one against the spec file's directory.
         env: extra environment variables (numbers are turned into strings).
@@ -93,10 +96,40 @@ class ProgramSpec(StrictModel):
             ``HYPERJOB_CHANNEL_<NAME>``.
     """
 
-    command: list[str] = Field(min_length=1)
+    command: list[str] = Field(default=None, min_length=1)  # type: ignore[assignment]  # filled by _algorithm
+    algorithm: str | None = None
     working_dir: str | None = None
     env: dict[str, str] = Field(default_factory=dict)
     channels: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _algorithm(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        if data.get("algorithm") is None:
+            if data.get("command") is None:
+                raise SpecError(
+                    "needs a command (the training program, e.g. command: [python, train.py]) or a built-in "
+                    "algorithm (e.g. algorithm: image-classification). Add one of them.",
+                    path="command",
+                )
+            return data
+        from hyperjob.algorithms import get_algorithm
+
+        try:
+            algo = get_algorithm(data["algorithm"])
+        except SpecError as exc:
+            raise SpecError(exc.message, path="algorithm") from None
+        command = data.get("command")
+        # a stored spec carries the command the algorithm was given: [python, -m, module] is not a conflict
+        if command is not None and not (isinstance(command, list) and command[1:] == ["-m", algo.module]):
+            raise SpecError(
+                f"gives both a command ({command!r}) and the built-in algorithm {algo.name!r}; a program runs "
+                "one or the other. Remove command to run the algorithm, or algorithm to run your command.",
+                path="algorithm",
+            )
+        return {**data, "algorithm": algo.name, "command": algo.command(sys.executable)}
 
     @field_validator("command", mode="before")
     @classmethod
@@ -237,8 +270,9 @@ class StrategySpec(StrictModel):
     """The strategy and its settings (``strategy: random`` is short for ``{name: random}``).
 
     ``settings`` are passed to the strategy's constructor; unknown ones are refused when the strategy is
-    available (``hyperjob.strategies.registry.strategy_settings``). Hyperband reads ``min_resource`` and
-    ``max_resource`` (whole numbers, ``1 <= min_resource < max_resource``).
+    available (``hyperjob.strategies.registry.strategy_settings``). Hyperband reads ``min_resource`` (default 1),
+    ``max_resource`` (default: the static epochs hyperparameter), ``reduction_factor`` (3), ``brackets`` (1),
+    ``model`` (``bayesian`` or ``random``), ``n_initial`` and ``num_threads`` (``docs/early-stopping.md``).
     """
 
     name: StrategyName = "bayesian"
@@ -364,6 +398,59 @@ class TuningJobSpec(StrictModel):
     source_format: SourceFormat = "native"
     warnings: list[str] = Field(default_factory=list)
 
+    # -- a built-in algorithm's defaults ------------------------------------------------------------------
+    @model_validator(mode="before")
+    @classmethod
+    def _algorithm_defaults(cls, data: Any) -> Any:
+        """With ``program.algorithm``: its objective, metric definitions and published ranges where the spec
+        leaves them out, its default static hyperparameters under the spec's, and its required ones enforced."""
+        if not isinstance(data, Mapping):
+            return data
+        program = data.get("program")
+        name = program.get("algorithm") if isinstance(program, Mapping) else getattr(program, "algorithm", None)
+        if name is None:
+            return data
+        from hyperjob.algorithms import get_algorithm
+
+        try:
+            algo = get_algorithm(name)
+        except SpecError as exc:
+            raise SpecError(exc.message, path="program.algorithm") from None
+        d = dict(data)
+        if d.get("objective") is None:
+            d["objective"] = {"metric": algo.objective.metric,
+                              "type": "maximize" if algo.objective.maximize else "minimize"}
+        if not d.get("metric_definitions"):
+            d["metric_definitions"] = [{"name": m.name, "regex": m.regex} for m in algo.metric_definitions]
+        given = d.get("static_hyperparameters")
+        static = {**algo.default_static, **(dict(given) if isinstance(given, Mapping) else {})}
+        if algo.default_static and (given is None or isinstance(given, Mapping)):
+            d["static_hyperparameters"] = static
+        ranges = d.get("hyperparameter_ranges")
+        tuned = set(ranges) if isinstance(ranges, Mapping) else set()
+        if algo.hyperparameters:
+            for key, where in [(k, "static_hyperparameters") for k in static] + [(k, "hyperparameter_ranges")
+                                                                                for k in sorted(tuned)]:
+                if isinstance(key, str) and key not in algo.hyperparameters:
+                    near = difflib.get_close_matches(key, algo.hyperparameters, n=1, cutoff=0.6)
+                    hint = f" Did you mean {near[0]!r}?" if near else ""
+                    raise SpecError(
+                        f"the built-in algorithm {algo.name!r} has no hyperparameter {key!r}.{hint} Remove or "
+                        f"rename it; its hyperparameters: {', '.join(algo.hyperparameters)}.",
+                        path=f"{where}.{key}",
+                    )
+        missing = [r for r in algo.required if r not in static and r not in tuned]
+        if missing:
+            example = ", ".join(f"{m}: ..." for m in missing)
+            raise SpecError(
+                f"the built-in algorithm {algo.name!r} needs the hyperparameter(s) {', '.join(missing)}, which the "
+                f"spec does not set. Add them, e.g. static_hyperparameters: {{{example}}}.",
+                path="static_hyperparameters",
+            )
+        if not ranges:
+            d["hyperparameter_ranges"] = algo.ranges(static)
+        return d
+
     # -- field rules --------------------------------------------------------------------------------------
     @field_validator("name")
     @classmethod
@@ -477,6 +564,9 @@ class TuningJobSpec(StrictModel):
         settings = self.strategy.settings
         if name == "hyperband":
             self._check_hyperband(settings)
+            from hyperjob.strategies.hyperband import resolve_settings
+
+            resolve_settings(space, settings)
         if settings:
             allowed = _strategy_settings(name)
             if allowed is not None:
@@ -566,7 +656,8 @@ class TuningJobSpec(StrictModel):
         return [MetricDefinition(d.name, d.regex) for d in self.metric_definitions]
 
     def build_program(self) -> Program:
-        """The training program, as the executor takes it."""
+        """The training program, as the executor takes it (a built-in algorithm's command is
+        ``[sys.executable, "-m", <module>]``, filled in when the spec was validated)."""
         p = self.program
         return Program(command=tuple(p.command), working_dir=p.working_dir, env=dict(p.env),
                        channels=dict(p.channels))

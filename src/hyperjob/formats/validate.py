@@ -20,7 +20,7 @@ import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from hyperjob.errors import SpecError
 from hyperjob.executors.base import MetricDefinition
@@ -35,7 +35,16 @@ from hyperjob.executors.metrics import (
 from hyperjob.formats.sagemaker import NO_COMMAND
 from hyperjob.formats.spec import TuningJobSpec
 
-__all__ = ["LineResult", "MetricCheck", "ValidationReport", "explain_regex", "render", "validate_file"]
+__all__ = [
+    "LineResult",
+    "MetricCheck",
+    "NeptuneValidationReport",
+    "ValidationReport",
+    "check_definitions",
+    "explain_regex",
+    "render",
+    "validate_file",
+]
 
 #: Lines of a sample log that are read (the rest are counted, not matched).
 MAX_LOG_LINES = 100_000
@@ -417,7 +426,12 @@ def _read_log(log: str | Path) -> list[str]:
 
 def check_log(spec: TuningJobSpec, lines: Sequence[str]) -> tuple[list[LineResult], list[MetricCheck]]:
     """Match every metric definition against ``lines``; explain the ones that yield nothing."""
-    definitions = [MetricDefinition(d.name, d.regex) for d in spec.metric_definitions]
+    return check_definitions([MetricDefinition(d.name, d.regex) for d in spec.metric_definitions], lines)
+
+
+def check_definitions(definitions: Sequence[MetricDefinition],
+                      lines: Sequence[str]) -> tuple[list[LineResult], list[MetricCheck]]:
+    """:func:`check_log` for any metric definitions (a Neptune custom model's, for instance)."""
     results: list[LineResult] = []
     values: dict[str, list[float]] = {d.name: [] for d in definitions}
     for i, line in enumerate(lines[:MAX_LOG_LINES]):
@@ -444,13 +458,17 @@ def check_log(spec: TuningJobSpec, lines: Sequence[str]) -> tuple[list[LineResul
 
 
 def validate_file(path: str | Path, log: str | Path | None = None, *,
-                  command: list[str] | None = None) -> ValidationReport:
+                  command: list[str] | None = None,
+                  submit_dir: str | Path | None = None) -> "ValidationReport | NeptuneValidationReport":
     """Check a spec file without running it; with ``log``, check its metric regexes on sample log lines.
 
     Args:
-        path: a job.yaml / job.json or a SageMaker request JSON.
+        path: a job.yaml / job.json, a SageMaker request JSON, or a Neptune ML ``model-HPO-configuration.json``
+            (either spelling of the name, or the folder that holds it).
         log: a sample of what the training program prints.
         command: the program, as ``hyperjob tune FILE -- ...`` would get it (optional here).
+        submit_dir: a script-mode request's local source directory, as ``hyperjob tune FILE --submit-dir DIR``
+            would get it (optional here).
 
     Returns:
         The report (see :func:`render`). A SageMaker request without a program is reported, not refused.
@@ -460,7 +478,10 @@ def validate_file(path: str | Path, log: str | Path | None = None, *,
     """
     from hyperjob.formats import _load
 
-    spec = _load(path, command=command, require_program=False)
+    neptune = _neptune_file(path)
+    if neptune is not None:
+        return _validate_neptune(path, neptune, log)
+    spec = _load(path, command=command, require_program=False, submit_dir=submit_dir)
     lines: tuple[LineResult, ...] = ()
     count = 0
     if log is not None:
@@ -488,8 +509,10 @@ def _bullets(items: Iterable[str], indent: str = "  ") -> list[str]:
     return [f"{indent}- {item}" for item in items]
 
 
-def render(report: ValidationReport) -> str:
+def render(report: "ValidationReport | NeptuneValidationReport") -> str:
     """The report as plain text (no colour), as ``hyperjob validate`` prints it."""
+    if isinstance(report, NeptuneValidationReport):
+        return _render_neptune(report)
     out = [f"{report.path}: a valid {report.spec.source_format} spec"]
     width = max(len(label) for label, _ in report.summary)
     out += [f"  {label + ':':<{width + 1}} {text}" for label, text in report.summary]
@@ -525,4 +548,127 @@ def render(report: ValidationReport) -> str:
                 out += _bullets(m.why_no_match, "    ")
         out.append("OK: every metric definition reads values from the sample log." if report.ok
                    else "NOT OK: fix the metric definitions above.")
+    return "\n".join(out)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Neptune ML model-HPO-configuration.json
+
+#: The budgets whose tuned hyperparameters ``hyperjob validate`` shows for a Neptune config: Neptune ML's default
+#: (2 training jobs) and both sides of each tier boundary.
+NEPTUNE_BUDGETS = (2, 10, 11, 50, 51)
+
+
+@dataclass(frozen=True)
+class NeptuneValidationReport:
+    """What ``hyperjob validate`` found in a Neptune ML ``model-HPO-configuration.json``.
+
+    Attributes:
+        path: the file as given (a file or the folder holding it).
+        config: the validated configuration.
+        tuned: ``(budget, names of the hyperparameters tuned at that budget)`` for :data:`NEPTUNE_BUDGETS`.
+        log, line_count, lines, metrics: as :class:`ValidationReport` (a custom model's metric definitions).
+    """
+
+    path: str
+    config: Any
+    tuned: tuple[tuple[int, tuple[str, ...]], ...]
+    log: str | None = None
+    line_count: int = 0
+    lines: tuple[LineResult, ...] = ()
+    metrics: tuple[MetricCheck, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """False when, with a sample log, a metric definition matched no line or misread a value."""
+        if self.log is None:
+            return True
+        return all(m.values and not m.misreads and not m.skipped for m in self.metrics)
+
+
+def _neptune_file(path: str | Path) -> Path | None:
+    """The Neptune config that ``path`` is or holds (a folder with either spelling of the name), else None."""
+    from hyperjob.formats import detect_format
+    from hyperjob.formats._files import read_document
+    from hyperjob.formats.neptune import FILE_NAMES
+
+    p = Path(path)
+    if p.is_dir():
+        for name in FILE_NAMES:
+            if (p / name).is_file():
+                return p / name
+        return None
+    if p.name.lower() != FILE_NAMES[1] and p.suffix.lower() != ".json":
+        return None
+    try:
+        data, _ = read_document(p)
+    except SpecError:
+        return None  # the regular loader reports it
+    return p if detect_format(data) == "neptune" else None
+
+
+def _validate_neptune(path: str | Path, file: Path, log: str | Path | None) -> NeptuneValidationReport:
+    import warnings as _warnings
+
+    from hyperjob.formats.neptune import NeptuneConfigWarning, load_neptune_config
+
+    with _warnings.catch_warnings():
+        _warnings.simplefilter("ignore", NeptuneConfigWarning)  # kept on config.warnings, shown by render
+        config = load_neptune_config(file, source=str(path) if Path(path) == file else str(file))
+    tuned = tuple((b, config.space_for_budget(b).names) for b in NEPTUNE_BUDGETS)
+    definitions = list(config.eval_metric.metric_definitions)
+    if log is None:
+        checks = [MetricCheck(d.name, d.regex, problems=tuple(_static_problems(d.regex))) for d in definitions]
+        return NeptuneValidationReport(str(path), config, tuned, metrics=tuple(checks))
+    log_lines = _read_log(log)
+    found, checks = check_definitions(definitions, log_lines)
+    return NeptuneValidationReport(str(path), config, tuned, log=str(log), line_count=len(log_lines),
+                                   lines=tuple(found), metrics=tuple(checks))
+
+
+def _render_neptune(report: NeptuneValidationReport) -> str:
+    from hyperjob.space import Tier
+
+    config = report.config
+    space = config.space
+    objective = config.objective
+    shown = f" ({config.source})" if config.source != report.path else ""
+    out = [f"{report.path}: a valid Neptune ML model-HPO-configuration{shown}"]
+    by_tier: dict[str, list[str]] = {}
+    for r in space.ranges:
+        label = {Tier.ONE: "tier 1", Tier.TWO: "tier 2", Tier.THREE: "tier 3"}.get(r.tier, "tier ?")
+        by_tier.setdefault(label, []).append(r.name)
+    rows = [
+        ("model", config.model),
+        ("task type", config.task_type),
+        ("objective", f"{objective.direction.value.lower()} {objective.metric}"),
+        ("eval frequency", f"{config.eval_frequency.type} {config.eval_frequency.value:g}"),
+    ]
+    rows += [(label, ", ".join(names)) for label, names in sorted(by_tier.items())]
+    rows.append(("fixed", ", ".join(space.static) or "none"))
+    rows += [(f"tuned at {b} jobs", ", ".join(names) or "none") for b, names in report.tuned]
+    width = max(len(label) for label, _ in rows)
+    out += [f"  {label + ':':<{width + 1}} {text}" for label, text in rows]
+    out.append("  (Neptune ML's default budget is 2 training jobs: tier 1 only; up to 10 jobs tune tier 1, 11 to 50 "
+               "tiers 1 and 2, 51 and more all three; the others take their defaults.)")
+    if config.warnings:
+        out.append("read leniently:")
+        out += _bullets(config.warnings)
+    if report.log is not None:
+        out.append(f"sample log {report.log}: {report.line_count} lines, {len(report.lines)} yield metric values")
+        for m in report.metrics:
+            if m.values:
+                out.append(f"metric {m.name!r}: {m.values} values (first {m.first:g}, last {m.last:g})")
+                out += _bullets(m.misreads, "    ")
+                out += _bullets(m.skipped, "    ")
+            else:
+                out.append(f"metric {m.name!r}: no line yields a value, regex {m.regex!r}. Why:")
+                out += _bullets(m.why_no_match, "    ")
+        out.append("OK: every metric definition reads values from the sample log." if report.ok
+                   else "NOT OK: fix the metric definitions above.")
+    else:
+        problems = [(m.name, p) for m in report.metrics for p in m.problems]
+        if problems:
+            out.append("metric regexes:")
+            out += _bullets(f"{name}: {p}" for name, p in problems)
     return "\n".join(out)

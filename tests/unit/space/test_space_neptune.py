@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import warnings
 from pathlib import Path
@@ -20,6 +21,19 @@ SEED_EXAMPLE = REPO / "tests" / "fixtures" / "neptune" / "seed-example.json"
 CORPUS = Path(__file__).parents[3].parent / "shared" / "corpus" / "neptune" / "configs"
 CORPUS_FILES = sorted(CORPUS.glob("*.json")) if CORPUS.is_dir() else []
 UNIT = np.random.default_rng(7).random((300, 20))
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+@pytest.fixture
+def corpus_required() -> None:
+    """Skip without the shared corpus, but fail in CI (``CI`` set), so that CI never passes without reading it."""
+    if not CORPUS.is_dir():
+        if _in_ci():
+            pytest.fail(f"the shared corpus is required in CI (CI is set) but is not at {CORPUS}", pytrace=False)
+        pytest.skip(f"the shared corpus is not at {CORPUS}")
 
 
 def _load_quietly(source) -> NeptuneConfig:
@@ -98,7 +112,7 @@ def test_budget_must_be_a_positive_whole_number():
 
 
 # -- the corpus (real configs written by others) ------------------------------------------------------------
-@pytest.mark.skipif(not CORPUS.is_dir(), reason=f"the shared corpus is not at {CORPUS}")
+@pytest.mark.usefixtures("corpus_required")
 @pytest.mark.parametrize("path", CORPUS_FILES, ids=lambda p: p.name)
 def test_every_corpus_config_loads(path):
     config = _load_quietly(path)
@@ -114,7 +128,7 @@ def test_every_corpus_config_loads(path):
             assert space.contains(space.from_unit(u[: space.dim]))
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason=f"the shared corpus is not at {CORPUS}")
+@pytest.mark.usefixtures("corpus_required")
 def test_corpus_quirks_are_read_as_documented():
     by_prefix = {p.name[:2]: p for p in CORPUS_FILES}
     fraud = _load_quietly(by_prefix["02"])

@@ -1,0 +1,332 @@
+"""Input data: image folders and SageMaker ``.lst`` files, decoded and augmented with Pillow in DataLoader workers.
+
+Supported layouts of a channel directory (``train``, ``validation``):
+
+- **Image folders**: one sub-folder per class (``train/cat/1.png``, ``train/dog/7.jpg``); the classes are the
+  sorted folder names, and the validation folders must use the same names.
+- **``.lst`` files** (SageMaker / MXNet ``im2rec``): one ``.lst`` file in the channel (or in a ``train_lst`` /
+  ``validation_lst`` channel), each line ``index<TAB>label<TAB>relative/path.jpg``; with ``multi_label 1`` the
+  labels are a 0/1 vector of ``num_classes`` columns (``index 1 0 1 0 path``). Paths are relative to the
+  channel directory. Classes are named ``0`` .. ``num_classes - 1``.
+- **RecordIO** (``.rec``) is refused with a clear error: no maintained RecordIO reader installs here (MXNet is
+  retired); convert the data to one of the layouts above.
+
+Every image is converted to RGB (or grayscale with ``image_shape`` 1,h,w), its shorter side resized to ``resize``
+when set, then cropped to ``image_shape``: randomly (with a horizontal flip, and colour / affine changes for
+``crop_color`` / ``crop_color_transform``) for training with ``augmentation_type`` set, centred otherwise. A
+smaller image fails with an error naming it. Workers return ``uint8`` tensors; the training loop converts and
+normalizes them on the device.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from PIL import Image
+
+from hyperjob.algorithms.image_classification.hyperparameters import ImageClassificationHyperparameters
+from hyperjob.errors import SpecError
+
+__all__ = ["DataSet", "ImageDataset", "load_channel", "ImageDataError"]
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm")
+SUPPORTED = "image folders (one sub-folder per class) or .lst files beside the images"
+
+
+class ImageDataError(SpecError):
+    """The input data is missing, in an unsupported format, or inconsistent with the hyperparameters."""
+
+
+@dataclass(frozen=True)
+class DataSet:
+    """The images of one channel.
+
+    Attributes:
+        paths: absolute image paths.
+        labels: a class index per image, or (multi-label) a 0/1 vector of ``num_classes`` per image.
+        class_names: the names of the classes, in index order.
+        source: how the channel was read (``image folders`` or the ``.lst`` file's path).
+    """
+
+    paths: tuple[str, ...]
+    labels: tuple[Any, ...]
+    class_names: tuple[str, ...]
+    source: str
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def label_counts(self, num_classes: int) -> np.ndarray:
+        """Images per class (multi-label: images carrying each label)."""
+        counts = np.zeros(num_classes, dtype=np.int64)
+        for label in self.labels:
+            if isinstance(label, tuple):
+                counts += np.asarray(label, dtype=np.int64)
+            else:
+                counts[label] += 1
+        return counts
+
+
+def load_channel(
+    name: str,
+    directory: str | os.PathLike[str],
+    hp: ImageClassificationHyperparameters,
+    *,
+    lst_directory: str | os.PathLike[str] | None = None,
+    class_names: Sequence[str] | None = None,
+) -> DataSet:
+    """Find and read the images of a channel.
+
+    Args:
+        name: the channel's name, for messages (``train``, ``validation``).
+        directory: the channel directory.
+        hp: the hyperparameters (``num_classes``, ``multi_label``).
+        lst_directory: a separate directory holding the ``.lst`` file (SageMaker's ``train_lst`` channel).
+        class_names: the training classes; a validation channel of image folders must use the same names.
+
+    Raises:
+        ImageDataError: no images, an unsupported format, labels that do not fit ``num_classes``.
+    """
+    root = Path(directory)
+    if not root.is_dir():
+        raise ImageDataError(
+            f"the {name} channel {str(root)!r} is not a directory. Point the channel at a directory of "
+            f"{SUPPORTED}.",
+            path=f"channels.{name}",
+        )
+    lst_root = Path(lst_directory) if lst_directory is not None else root
+    lst_files = sorted(lst_root.glob("*.lst"))
+    if len(lst_files) > 1:
+        raise ImageDataError(
+            f"the {name} channel has {len(lst_files)} .lst files ({', '.join(p.name for p in lst_files)}); "
+            "hyperjob reads one per channel. Keep one, or merge them.",
+            path=f"channels.{name}",
+        )
+    if lst_files:
+        return _read_lst(name, lst_files[0], root, hp)
+    if hp.multi_label:
+        raise ImageDataError(
+            f"multi_label 1 needs .lst files (a 0/1 label vector per image); the {name} channel {str(root)!r} "
+            "has none. Write a .lst file beside the images (docs/image-classification.md shows the format).",
+            path=f"channels.{name}",
+        )
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not folders:
+        records = sorted(p.name for p in root.glob("*.rec"))
+        if records:
+            raise ImageDataError(
+                f"the {name} channel holds RecordIO files ({', '.join(records[:3])}), which hyperjob cannot "
+                f"read: no maintained RecordIO reader installs here (MXNet is retired). Supported: {SUPPORTED}. "
+                "Unpack the records to image files (e.g. with MXNet's tools/im2rec.py on a machine that has it).",
+                path=f"channels.{name}",
+            )
+        raise ImageDataError(
+            f"the {name} channel {str(root)!r} has no class folders and no .lst file. Supported: {SUPPORTED}.",
+            path=f"channels.{name}",
+        )
+    names = tuple(p.name for p in folders)
+    if class_names is None:
+        if len(names) != hp.num_classes:
+            raise ImageDataError(
+                f"the {name} channel has {len(names)} class folders ({', '.join(names[:10])}), but num_classes is "
+                f"{hp.num_classes}. Set num_classes {len(names)}, or fix the folders.",
+                path="hyperparameters.num_classes",
+            )
+        index = {n: i for i, n in enumerate(names)}
+    else:
+        unknown = [n for n in names if n not in class_names]
+        if unknown:
+            raise ImageDataError(
+                f"the {name} channel has class folders that training does not: {', '.join(unknown[:10])} "
+                f"(training classes: {', '.join(class_names[:10])}). Use the same folder names in both channels.",
+                path=f"channels.{name}",
+            )
+        index = {n: i for i, n in enumerate(class_names)}
+        names = tuple(class_names)
+    paths: list[str] = []
+    labels: list[int] = []
+    for folder in folders:
+        for p in sorted(folder.rglob("*")):
+            if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file():
+                paths.append(str(p))
+                labels.append(index[folder.name])
+    if not paths:
+        raise ImageDataError(
+            f"the {name} channel's class folders hold no images (looked for {', '.join(IMAGE_EXTENSIONS)}). "
+            "Put the images in the class folders.",
+            path=f"channels.{name}",
+        )
+    return DataSet(tuple(paths), tuple(labels), names, "image folders")
+
+
+def _read_lst(name: str, lst: Path, root: Path, hp: ImageClassificationHyperparameters) -> DataSet:
+    paths: list[str] = []
+    labels: list[Any] = []
+    with open(lst, encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            parts = line.rstrip("\r\n").split("\t") if "\t" in line else line.split()
+            where = f"{lst}:{number}"
+            if len(parts) < 3:
+                raise ImageDataError(
+                    f"{where}: a .lst line needs an index, the label(s) and the image path separated by tabs, "
+                    f"got {line.strip()!r}. Write e.g. '7<TAB>2<TAB>cat/7.jpg'.",
+                    path=f"channels.{name}",
+                )
+            try:
+                values = [float(v) for v in parts[1:-1]]
+            except ValueError:
+                raise ImageDataError(
+                    f"{where}: the labels {parts[1:-1]!r} are not numbers. Write the class index (or a 0/1 vector "
+                    "with multi_label 1) between the index and the path.",
+                    path=f"channels.{name}",
+                ) from None
+            if hp.multi_label:
+                if len(values) != hp.num_classes or any(v not in (0.0, 1.0) for v in values):
+                    raise ImageDataError(
+                        f"{where}: with multi_label 1 each line needs a 0/1 vector of num_classes ({hp.num_classes}) "
+                        f"labels, got {len(values)} values {parts[1:-1][:8]!r}. Fix the .lst file or num_classes.",
+                        path=f"channels.{name}",
+                    )
+                label: Any = tuple(int(v) for v in values)
+            else:
+                if len(values) != 1:
+                    raise ImageDataError(
+                        f"{where}: {len(values)} label columns, but multi_label is 0 (one class per image). Set "
+                        "multi_label 1 for label vectors, or keep one label column.",
+                        path=f"channels.{name}",
+                    )
+                v = values[0]
+                if not v.is_integer() or not 0 <= v < hp.num_classes:
+                    raise ImageDataError(
+                        f"{where}: the label {parts[1]!r} is not a class index from 0 to {hp.num_classes - 1} "
+                        f"(num_classes {hp.num_classes}). Fix the label or num_classes.",
+                        path=f"channels.{name}",
+                    )
+                label = int(v)
+            path = root / parts[-1].strip()
+            paths.append(str(path))
+            labels.append(label)
+    if not paths:
+        raise ImageDataError(f"{lst} lists no images. Fill it (index, label, path per line).",
+                             path=f"channels.{name}")
+    missing = [p for p in paths[:1000] if not os.path.isfile(p)]
+    if missing:
+        raise ImageDataError(
+            f"{lst}: {len(missing)} of the first {min(len(paths), 1000)} images are missing, e.g. {missing[0]!r}. "
+            f"Paths in a .lst file are relative to the channel directory {str(root)!r}.",
+            path=f"channels.{name}",
+        )
+    return DataSet(tuple(paths), tuple(labels), tuple(str(i) for i in range(hp.num_classes)), str(lst))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# decoding and augmentation
+
+
+class ImageDataset(torch.utils.data.Dataset):
+    """Decodes, resizes, augments and crops one image per item: ``(uint8 tensor C x H x W, target)``.
+
+    The target is a class index (``int64``) or, for multi-label, a ``float32`` 0/1 vector.
+    """
+
+    def __init__(self, data: DataSet, hp: ImageClassificationHyperparameters, *, train: bool) -> None:
+        self.data = data
+        self.channels, self.height, self.width = hp.image_shape
+        self.resize = hp.resize
+        self.augmentation = hp.augmentation_type if train else None
+        self.multi_label = hp.multi_label
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        path = self.data.paths[index]
+        image = self._load(path)
+        if self.augmentation == "crop_color_transform":
+            image = _random_affine(image)
+        image = self._crop(image, path)
+        if self.augmentation is not None and random.random() < 0.5:
+            image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        if self.augmentation in ("crop_color", "crop_color_transform"):
+            image = _random_color(image)
+        array = np.asarray(image, dtype=np.uint8)
+        tensor = torch.from_numpy(array.copy())
+        tensor = tensor.unsqueeze(0) if tensor.ndim == 2 else tensor.permute(2, 0, 1).contiguous()
+        label = self.data.labels[index]
+        target = torch.tensor(label, dtype=torch.float32) if self.multi_label else torch.tensor(label)
+        return tensor, target
+
+    def _load(self, path: str) -> Image.Image:
+        try:
+            with Image.open(path) as im:
+                image = im.convert("RGB" if self.channels == 3 else "L")
+        except (OSError, ValueError) as exc:
+            raise ImageDataError(f"cannot decode the image {path!r}: {exc}. Remove or replace the file.") from None
+        if self.resize is not None:
+            w, h = image.size
+            scale = self.resize / min(w, h)
+            image = image.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.BILINEAR)
+        return image
+
+    def _crop(self, image: Image.Image, path: str) -> Image.Image:
+        w, h = image.size
+        if w < self.width or h < self.height:
+            after = f" after resize {self.resize}" if self.resize is not None else ""
+            raise ImageDataError(
+                f"the image {path!r} is {w}x{h} pixels{after}, smaller than image_shape "
+                f"{self.channels},{self.height},{self.width} (height {self.height}, width {self.width}). Use a "
+                f"smaller image_shape, or set resize to at least {max(self.height, self.width)} to enlarge the "
+                "images.",
+                path="hyperparameters.image_shape",
+            )
+        if self.augmentation is not None:
+            left, top = random.randint(0, w - self.width), random.randint(0, h - self.height)
+        else:
+            left, top = (w - self.width) // 2, (h - self.height) // 2
+        if (w, h) == (self.width, self.height):
+            return image
+        return image.crop((left, top, left + self.width, top + self.height))
+
+
+def _random_color(image: Image.Image) -> Image.Image:
+    """Add random shifts in [-36, 36] to the hue (degrees), [-50, 50] to saturation and lightness (0-255).
+
+    SageMaker shifts hue, saturation and lightness (HSL); this uses Pillow's HSV space, whose value channel
+    plays the part of lightness.
+    """
+    dl = random.uniform(-50, 50)
+    if image.mode == "L":
+        array = np.asarray(image, dtype=np.float32) + dl
+        return Image.fromarray(np.clip(array, 0, 255).astype(np.uint8), "L")
+    hsv = np.asarray(image.convert("HSV"), dtype=np.float32).copy()
+    hsv[..., 0] = (hsv[..., 0] + random.uniform(-36, 36) * 255.0 / 360.0) % 256.0
+    hsv[..., 1] += random.uniform(-50, 50)
+    hsv[..., 2] += dl
+    hsv = np.clip(hsv, 0, 255).astype(np.uint8)
+    return Image.fromarray(hsv, "HSV").convert("RGB")
+
+
+def _random_affine(image: Image.Image) -> Image.Image:
+    """Rotate up to 10 degrees, shear up to 0.1 and change the aspect ratio up to 25%, about the centre."""
+    angle = math.radians(random.uniform(-10, 10))
+    shear = random.uniform(-0.1, 0.1)
+    aspect = random.uniform(1 - 0.25, 1 + 0.25)
+    sx, sy = math.sqrt(aspect), 1 / math.sqrt(aspect)
+    cos, sin = math.cos(angle), math.sin(angle)
+    # forward map A = R @ Shear @ Scale; Pillow wants the inverse (output -> input)
+    a = np.array([[cos, -sin], [sin, cos]]) @ np.array([[1, shear], [0, 1]]) @ np.diag([sx, sy])
+    inv = np.linalg.inv(a)
+    w, h = image.size
+    cx, cy = w / 2, h / 2
+    offset = np.array([cx, cy]) - inv @ np.array([cx, cy])
+    coeffs = (inv[0, 0], inv[0, 1], offset[0], inv[1, 0], inv[1, 1], offset[1])
+    return image.transform(image.size, Image.Transform.AFFINE, coeffs, resample=Image.Resampling.BILINEAR)

@@ -1,0 +1,79 @@
+"""The graph training program as a process: by hand with the hyperjob environment, a refused hyperparameter,
+and a tuning job through the CLI with nothing but the algorithm's name, the processed graph and a budget."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from hyperjob.algorithms.graph import synthetic
+
+MODULE = "hyperjob.algorithms.graph"
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("graph")
+    synthetic.planted_partition("node_class", num_users=60, num_items=20).save(root / "graph")
+    synthetic.relational_kg(num_entities=40, num_edges=120).save(root / "kg")
+    return root
+
+
+def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "OMP_NUM_THREADS": "1", "COLUMNS": "200", **(env or {})})
+
+
+def test_a_training_job_by_hand_reports_saves_and_predicts(data: Path, tmp_path: Path) -> None:
+    env = {"HYPERJOB_CHANNEL_TRAIN": str(data / "graph"), "HYPERJOB_METRICS_FILE": str(tmp_path / "metrics.jsonl"),
+           "HYPERJOB_MODEL_DIR": str(tmp_path / "model"), "HYPERJOB_OUTPUT_DIR": str(tmp_path / "output")}
+    proc = run("-m", MODULE, "--model", "rgcn", "--num-hidden", "8", "--num-epochs", "3", "--batch-size", "16",
+               "--fanout", "[4, 4]", "--layer-norm", "True", "--eval_metric", "F1", cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr
+    lines = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [entry["step"] for entry in lines] == [0, 1, 2]
+    assert all(0.0 <= entry["metrics"]["F1"] <= 1.0 and "train_loss" in entry["metrics"] for entry in lines)
+    assert proc.stdout.count("] validation F1=") == 3
+    saved = torch.load(tmp_path / "model" / "model.pt", weights_only=True)
+    assert saved["hyperparameters"]["layer-norm"] is True and saved["eval_metric"] == "F1"
+    assert (tmp_path / "output" / "predictions.csv").read_text().startswith("~id,prediction,p(c0)")
+
+
+def test_a_hyperparameter_of_another_model_exits_2_with_a_failure_file(data: Path, tmp_path: Path) -> None:
+    (tmp_path / "out").mkdir()
+    env = {"SM_CHANNEL_TRAIN": str(data / "kg"), "SM_OUTPUT_DIR": str(tmp_path / "out")}
+    proc = run("-m", MODULE, "--model", "transe", "--num-layer", "2", cwd=tmp_path, env=env)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith("error: hyperparameters.num-layer: 'num-layer' does not apply to model "
+                                          "'transe' on task 'link_prediction'")
+    assert "Traceback" not in proc.stderr
+    assert "num-layer" in (tmp_path / "out" / "failure").read_text()
+
+
+def test_a_tuning_job_with_only_the_algorithm_the_graph_and_a_budget(data: Path) -> None:
+    (data / "job.yaml").write_text(
+        "name: kg\n"
+        "program:\n"
+        "  algorithm: distmult\n"
+        "  channels: {train: kg}\n"
+        "static_hyperparameters: {batch-size: 64, num-negs: 8, enable-early-stop: false}\n"
+        "hyperparameter_ranges:\n"
+        "  num-hidden: {type: discrete, values: [8, 16]}\n"
+        "  num-epochs: {type: integer, min_value: 2, max_value: 3}\n"
+        "strategy: random\n"
+        "limits: {max_jobs: 2, max_parallel_jobs: 2}\n"
+        "random_seed: 3\n"
+    )
+    proc = run("-m", "hyperjob", "tune", "job.yaml", cwd=data)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    described = json.loads(run("-m", "hyperjob", "describe", "kg", "--json", cwd=data).stdout)
+    assert described["TrainingJobStatusCounters"]["Completed"] == 2
+    best = described["BestTrainingJob"]
+    assert best["FinalHyperParameterTuningJobObjectiveMetric"]["MetricName"] == "mrr"
+    assert 0.0 < best["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] <= 1.0
