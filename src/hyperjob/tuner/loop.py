@@ -90,6 +90,7 @@ class _Running:
     rerun_after_stop: bool = False
     complete_on_stop: bool = False  # stopped at hyperband's max_resource: it got its whole resource
     objective_steps: set[int] = field(default_factory=set)
+    step_offset: int | None = None  # resource = step + offset (1 when the job's steps start at 0)
     decisions: list[dict[str, Any]] = field(default_factory=list)  # as kept in the store (extra["decisions"])
 
 
@@ -304,10 +305,14 @@ class Tuner:
                 if d.get("attempt", 0) == record.attempt:
                     restore(record.id, Decision.from_json(d))
         config = dict(record.config)
+        offset = None
         for v in values:
             if v.name == self.plan.objective.metric and not math.isnan(v.value):
-                self.strategy.observe(Intermediate(config, step=v.step, value=v.value, training_job=record.id))
-                self.stopper.record(record.id, record.index, v.step, v.value)
+                if offset is None:
+                    offset = resource_offset(v.step)
+                resource = v.step + offset
+                self.strategy.observe(Intermediate(config, step=resource, value=v.value, training_job=record.id))
+                self.stopper.record(record.id, record.index, resource, v.value)
 
     # ------------------------------------------------------------------------------------------------ loop
     def _loop(self) -> TuningOutcome:
@@ -418,11 +423,14 @@ class Tuner:
         for v in values:
             if v.name != metric or math.isnan(v.value):
                 continue
-            run.last_objective = (v.step, v.value)
+            if run.step_offset is None:
+                run.step_offset = resource_offset(v.step)
+            resource = v.step + run.step_offset
+            run.last_objective = (resource, v.value)
             run.objective_steps.add(v.step)
-            self.strategy.observe(Intermediate(dict(record.config), step=v.step, value=v.value, training_job=record.id))
+            self.strategy.observe(Intermediate(dict(record.config), step=resource, value=v.value, training_job=record.id))
             if self.stopper is not None and run.stop_reason is None:
-                decision = self.stopper.decide(record.id, record.index, v.step, v.value)
+                decision = self.stopper.decide(record.id, record.index, resource, v.value)
                 if decision is not None:
                     self._on_decision(run, decision)
 
@@ -587,6 +595,17 @@ class Tuner:
             return
         self._warned.add(key)
         self.listener.on_warning(message)
+
+
+def resource_offset(first_step: int) -> int:
+    """How a training job's steps become resource units (epochs done): +1 when its first value is at step 0.
+
+    Values read from log lines have 0-based steps (the count of earlier values), and many programs report
+    ``step=epoch`` counting from 0; the resource of the first value is then 1 (one epoch done), as it is for a
+    program that reports ``step=1`` after its first epoch. Early stopping and hyperband's rungs work in these
+    units, so ``min_resource``, ``max_resource`` and the epochs hyperparameter mean epochs done either way.
+    """
+    return 1 if first_step == 0 else 0
 
 
 def holder_is_dead(owner: str) -> bool:
