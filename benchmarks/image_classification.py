@@ -13,6 +13,10 @@ lies on the device, so the comparison measures the loop, not the data pipeline:
   uint8 images to normalized floats on the device, goes through the gradient scaler (a no-op in bfloat16) and
   accumulates loss and accuracy on the device (one synchronization per epoch).
 
+``--pipeline`` measures the data side instead: images per second of one process decoding, resizing, augmenting
+and cropping JPEG files (256x320 -> resize 256 -> 224x224) with each ``augmentation_type``, as one DataLoader
+worker does; a GPU needs about (its images per second / this) workers.
+
 Each timing is ``--steps`` steps after ``--warmup`` steps (compilation and cuDNN autotuning happen in the
 warm-up), repeated ``--repeats`` times with the two loops interleaved. Reported: each loop's median images per
 second, and the median over repeats of the paired ratio (plain time / ours time of the same repeat, measured back
@@ -142,6 +146,42 @@ def measure(case: Case, device: str, steps: int, warmup: int, repeats: int) -> d
     return out
 
 
+def pipeline(n_images: int = 120) -> list[dict[str, Any]]:
+    """Images per second of one process: decode + resize + augmentation + crop, per augmentation type."""
+    import tempfile
+
+    import numpy as np
+    from PIL import Image
+
+    from hyperjob.algorithms.image_classification.data import ImageDataset, load_channel
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        rng = np.random.default_rng(0)
+        for i in range(n_images):
+            folder = Path(tmp) / "train" / f"c{i % 2}"
+            folder.mkdir(parents=True, exist_ok=True)
+            pixels = rng.random((256, 320, 3)) * 64 + np.linspace(0, 191, 320)[None, :, None]
+            Image.fromarray(pixels.astype(np.uint8)).save(folder / f"{i}.jpg", quality=90)
+        for augmentation in (None, "crop", "crop_color", "crop_color_transform"):
+            hp = parse_hyperparameters({"num_classes": 2, "num_training_samples": n_images, "resize": 256,
+                                        "image_shape": "3,224,224",
+                                        **({"augmentation_type": augmentation} if augmentation else {})})
+            dataset = ImageDataset(load_channel("train", Path(tmp) / "train", hp), hp, train=True)
+            dataset[0]
+            best = float("inf")
+            for _ in range(3):
+                start = time.perf_counter()
+                for i in range(len(dataset)):
+                    dataset[i]
+                best = min(best, time.perf_counter() - start)
+            rows.append({"augmentation_type": augmentation or "none (centre crop)",
+                         "images_per_s_per_process": len(dataset) / best})
+            print(f"{rows[-1]['augmentation_type']:<22} {rows[-1]['images_per_s_per_process']:7.0f} images/s per "
+                  "process (JPEG 256x320 -> resize 256 -> 224x224)", flush=True)
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -153,8 +193,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--networks", default=None, help="comma-separated depths of the preset to run (e.g. 20)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON")
+    parser.add_argument("--pipeline", action="store_true", help="measure decoding and augmentation instead")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
+    if args.pipeline:
+        rows = pipeline()
+        if args.out is not None:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(json.dumps({"pipeline": rows}, indent=2) + "\n")
+        return 0
     cuda = args.device == "cuda"
     preset = args.preset or ("gpu" if cuda else "cpu")
     variants = args.variants.split(",") if args.variants else (

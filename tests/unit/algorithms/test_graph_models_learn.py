@@ -45,12 +45,14 @@ def test_rgcn_link_prediction_beats_random_embeddings():
 
 
 @pytest.mark.parametrize("model", ["transe", "distmult", "rotate"])
-def test_kge_models_learn_the_inverse_rule(model):
-    g = synthetic.relational_kg(num_entities=120, num_edges=400)
-    hp = {"num-hidden": 32, "num-epochs": 25, "batch-size": 128, "gamma": 6.0, "num-negs": 16,
-          "enable-early-stop": False, "lr": 0.05, "sparse-lr": 0.05}
+def test_kge_models_learn_the_rules(model):
+    # rel1 = inverse of rel0 (to the next cluster); rel2 symmetric inside clusters. TransE cannot tell the members
+    # of a cluster apart (the symmetric relation pulls them together), so it learns the cluster: hits@10, not hits@1
+    g = synthetic.relational_kg(num_entities=120, num_edges=600, num_clusters=6)
+    hp = {"num-hidden": 32, "num-epochs": 40 if model == "transe" else 20, "batch-size": 128, "gamma": 6.0,
+          "num-negs": 16, "enable-early-stop": False, "lr": 0.05, "sparse-lr": 0.05}
     untrained = KGERunner(g, model, check_hyperparameters(model, "link_prediction", hp), torch.device("cpu"), 0, "mrr")
     base = untrained.evaluate("test")
     r = train(g, model, hp, **_quiet())
-    assert r.test["mrr"] > base["mrr"] + 0.08 and r.test["mrr"] > 2 * base["mrr"], (r.test, base)
-    assert r.test["hits@10"] > base["hits@10"] + 0.15, (r.test, base)
+    assert r.test["hits@10"] > base["hits@10"] + 0.1, (r.test, base)
+    assert r.test["mrr"] > base["mrr"] + (0.02 if model == "transe" else 0.2), (r.test, base)

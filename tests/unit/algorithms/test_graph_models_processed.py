@@ -86,3 +86,10 @@ def test_validate_feature_shape():
     g.node_features["user"] = g.node_features["user"][:5]
     with pytest.raises(SpecError, match=r"node_features.user.*float32 \[30, d\]"):
         g.validate()
+
+
+def test_meta_must_be_json(tmp_path):
+    g = synthetic.relational_kg(num_entities=20, num_edges=40)
+    g.meta["when"] = object()
+    with pytest.raises(SpecError, match="meta: must hold JSON values only"):
+        g.save(tmp_path)

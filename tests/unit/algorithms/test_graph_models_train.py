@@ -157,3 +157,28 @@ def test_main_refuses_a_hyperparameter_of_another_model(tmp_path, graph, capsys,
     monkeypatch.delenv("SM_CHANNEL_TRAIN", raising=False)
     assert main(["--model", "rgcn"]) == 2
     assert "no train channel" in capsys.readouterr().err
+
+
+def test_a_refused_hyperparameter_exits_before_torch_is_imported(tmp_path, graph):
+    import subprocess
+    import sys
+
+    graph.save(tmp_path / "g")
+    code = ("import sys; from hyperjob.algorithms.graph.train import main; "
+            f"rc = main(['--model', 'rgcn', '--train', {str(tmp_path / 'g')!r}, '--num-negs', '4']); "
+            "print(rc, 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.split() == ["2", "False"], out.stderr
+    assert "'num-negs' does not apply to model 'rgcn' on task 'node_class'" in out.stderr
+
+
+@pytest.mark.parametrize("model", ["rgcn", "rotate"])
+def test_same_seed_same_training_job(model):
+    g = synthetic.planted_partition("link_prediction", num_users=40, num_items=15) if model == "rgcn" else \
+        synthetic.relational_kg(num_entities=30, num_edges=90)
+    hp = {"num-hidden": 8, "num-epochs": 2, "batch-size": 32}
+    if model == "rgcn":
+        hp["fanout"] = [3, 3]
+    runs = [train(g, model, hp, seed=s, log=lambda s: None, report=lambda **m: None) for s in (5, 5, 6)]
+    assert runs[0].evaluations == runs[1].evaluations
+    assert runs[0].evaluations != runs[2].evaluations

@@ -171,3 +171,21 @@ def test_an_undecodable_image_is_named(tmp_path: Path) -> None:
     dataset = ImageDataset(load_channel("train", tmp_path / "train", h), h, train=False)
     with pytest.raises(ImageDataError, match="cannot decode the image .*broken.png"):
         dataset[0]
+
+
+def test_colour_shift_keeps_grey_grey_and_moves_lightness() -> None:
+    import random
+
+    from hyperjob.algorithms.image_classification.data import _random_color
+
+    grey = Image.fromarray(np.full((4, 4, 3), 100, dtype=np.uint8))
+    shifts = set()
+    for seed in range(20):
+        random.seed(seed)
+        out = np.asarray(_random_color(grey), dtype=np.int16)
+        assert np.abs(out - out[..., :1]).max() <= 1  # hue and saturation do not colour a grey pixel
+        shifts.add(int(out[0, 0, 0]) - 100)
+    assert min(shifts) < -10 and max(shifts) > 10 and all(-51 <= s <= 51 for s in shifts)
+    red = Image.fromarray(np.tile(np.array([200, 40, 40], dtype=np.uint8), (4, 4, 1)))
+    random.seed(3)
+    assert not np.array_equal(np.asarray(_random_color(red)), np.asarray(red))

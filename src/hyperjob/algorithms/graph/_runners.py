@@ -17,7 +17,6 @@ neighbour sample.
 from __future__ import annotations
 
 import csv
-import math
 from pathlib import Path
 from typing import Any
 
@@ -334,7 +333,7 @@ class _LinkEval:
         et = self.graph.target_edge_type
         eids = self.graph.split.get(split, torch.empty(0, dtype=torch.int64))
         e = self.graph.edges[et][:, eids]  # type: ignore[index]
-        ranks, pos_all, neg_all, scores_all = [], [], [], []
+        ranks, pos_all, neg_all = [], [], []
         g = torch.Generator().manual_seed(99)
         for chunk in torch.split(torch.arange(eids.numel()), 256):
             h, t = e[0, chunk], e[1, chunk]
@@ -351,7 +350,6 @@ class _LinkEval:
             pick = torch.randint(0, cand.numel(), (chunk.numel(), 10), generator=g)
             nf = filt.gather(1, pick)
             neg_all.append(nf[torch.isfinite(nf)])
-            scores_all.append(pos)
         r = torch.cat(ranks) if ranks else torch.empty(0)
         pos = torch.cat(pos_all) if pos_all else torch.empty(0)
         neg = torch.cat(neg_all) if neg_all else torch.empty(0)
@@ -445,7 +443,8 @@ class RGCNLinkRunner(_Base, _LinkEval):
         T, N = D[: heads.numel()], D[heads.numel():].reshape(neg.shape[0], k, -1)
         r = self.decoder["relation"]
         pos = (H * r * T).sum(-1)
-        negs = ((H * r).unsqueeze(1) * N).sum(-1)  # [b, k] (shared: N broadcasts from [1, k, d])
+        hr = H * r
+        negs = hr @ N[0].t() if N.shape[0] == 1 else (hr.unsqueeze(1) * N).sum(-1)  # [b, k]
         loss = nn.functional.binary_cross_entropy_with_logits(pos, torch.ones_like(pos)) + \
             nn.functional.binary_cross_entropy_with_logits(negs, torch.zeros_like(negs))
         if self.hp["regularization-coef"]:

@@ -36,7 +36,18 @@ __all__ = [
     "parse_value",
     "check_hyperparameters",
     "MODEL_TASKS",
+    "METRICS",
+    "METRICS_BY_TASK",
 ]
+
+#: the eval_metric values of seed 000 (computed in :mod:`hyperjob.algorithms.graph.metrics`)
+METRICS = ("acc", "acc_topk", "F1", "mse", "mrr", "precision", "recall", "roc_auc")
+#: which metrics each task can compute
+METRICS_BY_TASK: dict[str, tuple[str, ...]] = {
+    "node_class": ("acc", "acc_topk", "F1", "precision", "recall", "roc_auc"),
+    "node_regression": ("mse",),
+    "link_prediction": ("mrr", "roc_auc"),
+}
 
 #: tasks each model can train
 MODEL_TASKS: dict[str, tuple[str, ...]] = {

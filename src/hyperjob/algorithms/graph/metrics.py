@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import torch
 
+from hyperjob.algorithms.graph.hyperparameters import METRICS, METRICS_BY_TASK
 from hyperjob.errors import SpecError
 
 __all__ = [
@@ -50,13 +51,6 @@ __all__ = [
     "classification_metric",
 ]
 
-METRICS = ("acc", "acc_topk", "F1", "mse", "mrr", "precision", "recall", "roc_auc")
-#: which metrics each task can compute
-METRICS_BY_TASK: dict[str, tuple[str, ...]] = {
-    "node_class": ("acc", "acc_topk", "F1", "precision", "recall", "roc_auc"),
-    "node_regression": ("mse",),
-    "link_prediction": ("mrr", "roc_auc"),
-}
 #: "max" or "min" per metric
 DIRECTIONS: dict[str, str] = {m: ("min" if m == "mse" else "max") for m in METRICS}
 #: k of acc_topk when the configuration gives no ``topk``

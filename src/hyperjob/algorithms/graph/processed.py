@@ -169,8 +169,13 @@ class ProcessedGraph:
             "target_edge_type": list(self.target_edge_type) if self.target_edge_type else None,
             "meta": self.meta,
         }
+        try:
+            text = json.dumps(doc, indent=1)
+        except (TypeError, ValueError) as exc:
+            raise SpecError(f"must hold JSON values only (str, number, bool, None, list, dict): {exc}.",
+                            path="meta") from None
         torch.save(tensors, out / _TENSORS_PT)
-        (out / _GRAPH_JSON).write_text(json.dumps(doc, indent=1), encoding="utf-8")
+        (out / _GRAPH_JSON).write_text(text, encoding="utf-8")
 
     @classmethod
     def load(cls, directory: str | os.PathLike[str]) -> "ProcessedGraph":

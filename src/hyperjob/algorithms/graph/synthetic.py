@@ -2,8 +2,9 @@
 
 * :func:`planted_partition`: users in communities following each other and buying items of their community
   (node_class on users, node_regression of a per-community value, or link prediction of ``buys``).
-* :func:`relational_kg`: a knowledge graph with rules (``rel1`` is the inverse of ``rel0``, ``rel2`` is
-  symmetric): link prediction of ``rel1`` is learnable from ``rel0``; random embeddings cannot do it.
+* :func:`relational_kg`: a knowledge graph with rules (``rel0`` goes to the next cluster, ``rel1`` is its
+  inverse, ``rel2`` is symmetric within clusters): link prediction of ``rel1`` is learnable from ``rel0``;
+  random embeddings cannot do it.
 * :func:`karate_club`: Zachary's karate club with its two clubs (needs networkx).
 """
 
@@ -105,18 +106,22 @@ def _done(graph: ProcessedGraph) -> ProcessedGraph:
     return graph
 
 
-def relational_kg(num_entities: int = 200, num_edges: int = 800, seed: int = 0) -> ProcessedGraph:
-    """A knowledge graph with rules: ``rel0`` random; ``rel1`` = inverse of ``rel0`` (``a rel0 b`` ⇒
-    ``b rel1 a``); ``rel2`` symmetric and within 8 clusters of entities. Link prediction of ``rel1`` (80/10/10):
-    each held-out ``b rel1 a`` has its ``a rel0 b`` in training, so a model that learns the rule ranks it high.
+def relational_kg(num_entities: int = 200, num_edges: int = 800, num_clusters: int = 8, seed: int = 0) -> ProcessedGraph:
+    """A knowledge graph with rules over ``num_clusters`` clusters of entities: ``a rel0 b`` links ``a`` to a
+    random member of the next cluster (``c(b) = c(a) + 1 mod K``); ``rel1`` is the inverse of ``rel0``
+    (``a rel0 b`` ⇒ ``b rel1 a``); ``rel2`` is symmetric, inside a cluster. Link prediction of ``rel1``
+    (80/10/10): each held-out ``b rel1 a`` has its ``a rel0 b`` in training, and ``a`` is in the cluster before
+    ``b``'s, so a model that learns the rules ranks it high; random embeddings cannot.
     """
     g = torch.Generator().manual_seed(seed)
-    r0 = torch.unique(torch.randint(0, num_entities, (2, num_edges), generator=g), dim=1)
+    cluster = torch.randint(0, num_clusters, (num_entities,), generator=g)
+    a = torch.randint(0, num_entities, (num_edges,), generator=g)
+    b = _edges_within((cluster[a] + 1) % num_clusters, cluster, 1, 1.0, g)[1]  # one fresh partner per edge
+    r0 = torch.unique(torch.stack([a, b]), dim=1)
     r0 = r0[:, r0[0] != r0[1]]
     r1 = r0.flip(0)
-    cluster = torch.randint(0, 8, (num_entities,), generator=g)
-    a = torch.randint(0, num_entities, (num_edges,), generator=g)
-    b = _edges_within(cluster, cluster, 1, 1.0, g)[1][a]
+    a = torch.randint(0, num_entities, (num_edges // 2,), generator=g)
+    b = _edges_within(cluster[a], cluster, 1, 1.0, g)[1]
     r2 = torch.unique(torch.cat([torch.stack([a, b]), torch.stack([b, a])], 1), dim=1)
     r2 = r2[:, r2[0] != r2[1]]
     ets = [("entity", "rel0", "entity"), ("entity", "rel1", "entity"), ("entity", "rel2", "entity")]

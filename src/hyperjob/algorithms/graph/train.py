@@ -45,8 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from hyperjob.algorithms.graph import metrics as M
-from hyperjob.algorithms.graph.hyperparameters import MODEL_TASKS, check_hyperparameters
+from hyperjob.algorithms.graph.hyperparameters import METRICS_BY_TASK, MODEL_TASKS, check_hyperparameters
 from hyperjob.errors import HyperjobError, SpecError
 
 __all__ = ["TrainResult", "train", "parse_arguments", "main", "EVAL_FREQUENCY_TYPES", "CONTROL_OPTIONS"]
@@ -87,10 +86,10 @@ class TrainResult:
 
 def _check_eval(task: str, multi_label: bool, eval_metric: str | None, topk: Any, freq_type: str,
                 freq_value: Any) -> tuple[str | None, int | None, str, float]:
-    if eval_metric is not None and eval_metric not in M.METRICS_BY_TASK[task]:
+    if eval_metric is not None and eval_metric not in METRICS_BY_TASK[task]:
         raise SpecError(
             f"eval_metric {eval_metric!r} does not apply to task {task!r}; use one of "
-            f"{', '.join(M.METRICS_BY_TASK[task])}.",
+            f"{', '.join(METRICS_BY_TASK[task])}.",
             path="eval_metric",
         )
     if eval_metric == "acc_topk" and multi_label:
@@ -166,6 +165,7 @@ def train(
     """
     import torch
 
+    from hyperjob.algorithms.graph import metrics as M
     from hyperjob.algorithms.graph._runners import make_runner
 
     if report is None:
@@ -238,7 +238,8 @@ def train(
             result.best, result.best_step = value, step
             best_state = runner.state_dict()
             if mdir is not None:
-                _save_model(mdir, best_state, model, task, hp, metric, k, value, step)
+                _save_model(mdir, best_state, model, task, hp, metric, k, value, step,
+                            {"seed": seed, "eval_frequency": {"type": freq_type, "value": freq_value}})
         return stop
 
     batch_no = 0
@@ -291,12 +292,12 @@ def train(
 
 
 def _save_model(directory: Path, state: dict[str, Any], model: str, task: str, hp: dict[str, Any], metric: str,
-                topk: int | None, value: float, step: int) -> None:
+                topk: int | None, value: float, step: int, extra: dict[str, Any]) -> None:
     import torch
 
     directory.mkdir(parents=True, exist_ok=True)
     info = {"model": model, "task": task, "eval_metric": metric, "topk": topk, "best": value, "step": step,
-            "hyperparameters": hp}
+            **extra, "hyperparameters": hp}
     tmp = directory / "model.pt.tmp"
     torch.save({"state_dict": state, **info}, tmp)
     os.replace(tmp, directory / "model.pt")

@@ -268,6 +268,12 @@ class ImageDataset(torch.utils.data.Dataset):
     def _load(self, path: str) -> Image.Image:
         try:
             with Image.open(path) as im:
+                if self.resize is not None and im.format == "JPEG":
+                    # let the JPEG decoder scale down by 1/2, 1/4 or 1/8 while it decodes, never below the size
+                    # the resize needs (the shorter side stays >= resize)
+                    scale = self.resize / min(im.size)
+                    im.draft("RGB" if self.channels == 3 else "L",
+                             (math.ceil(im.size[0] * scale), math.ceil(im.size[1] * scale)))
                 image = im.convert("RGB" if self.channels == 3 else "L")
         except (OSError, ValueError) as exc:
             raise ImageDataError(f"cannot decode the image {path!r}: {exc}. Remove or replace the file.") from None
@@ -298,21 +304,30 @@ class ImageDataset(torch.utils.data.Dataset):
 
 
 def _random_color(image: Image.Image) -> Image.Image:
-    """Add random shifts in [-36, 36] to the hue (degrees), [-50, 50] to saturation and lightness (0-255).
+    """Shift hue by a random angle in [-36, 36] degrees, saturation and lightness by random amounts in [-50, 50]
+    (0-255 scale), as SageMaker's ``crop_color`` does in HSL space.
 
-    SageMaker shifts hue, saturation and lightness (HSL); this uses Pillow's HSV space, whose value channel
-    plays the part of lightness.
+    It runs as one affine colour matrix in RGB (``Image.convert`` with a matrix, in C; about 10 times faster than
+    converting to HSV and back): the hue turns about the grey axis (the luminance-preserving hue rotation of SVG's
+    ``feColorMatrix``), saturation is scaled by ``1 + shift / 128`` away from grey, and the lightness shift is
+    added to every channel, which shifts HSL lightness by exactly that amount (up to clipping).
     """
     dl = random.uniform(-50, 50)
     if image.mode == "L":
-        array = np.asarray(image, dtype=np.float32) + dl
-        return Image.fromarray(np.clip(array, 0, 255).astype(np.uint8), "L")
-    hsv = np.asarray(image.convert("HSV"), dtype=np.float32).copy()
-    hsv[..., 0] = (hsv[..., 0] + random.uniform(-36, 36) * 255.0 / 360.0) % 256.0
-    hsv[..., 1] += random.uniform(-50, 50)
-    hsv[..., 2] += dl
-    hsv = np.clip(hsv, 0, 255).astype(np.uint8)
-    return Image.fromarray(hsv, "HSV").convert("RGB")
+        return image.point([min(255, max(0, round(i + dl))) for i in range(256)])
+    angle = math.radians(random.uniform(-36, 36))
+    saturation = max(0.0, 1.0 + random.uniform(-50, 50) / 128.0)
+    c, s = math.cos(angle), math.sin(angle)
+    hue = np.array([
+        [0.213 + c * 0.787 - s * 0.213, 0.715 - c * 0.715 - s * 0.715, 0.072 - c * 0.072 + s * 0.928],
+        [0.213 - c * 0.213 + s * 0.143, 0.715 + c * 0.285 + s * 0.140, 0.072 - c * 0.072 - s * 0.283],
+        [0.213 - c * 0.213 - s * 0.787, 0.715 - c * 0.715 + s * 0.715, 0.072 + c * 0.928 + s * 0.072],
+    ])
+    grey = np.array([0.213, 0.715, 0.072])
+    sat = (1 - saturation) * np.tile(grey, (3, 1)) + saturation * np.eye(3)
+    m = sat @ hue
+    matrix = tuple(float(v) for row in m for v in (*row, dl))
+    return image.convert("RGB", matrix)
 
 
 def _random_affine(image: Image.Image) -> Image.Image:

@@ -10,10 +10,11 @@ Layer ``l`` computes, for each destination node ``i``::
 * ``W_0 h_i``: the self-loop (``use-self-loop``); ``LN``: layer normalisation (``layer-norm``).
 * ``E_r``: the edge-feature module, ``Linear(d_e, edge-num-hidden) -> ReLU -> Linear(edge-num-hidden, out)``,
   for edge types with features when ``use-edge-features`` is set.
-* ``low-mem``: the relational messages are computed one relation at a time on that relation's edges only
-  (less memory, a loop over relations); otherwise every source node is transformed by every relation's
-  weight in one batched product and the messages are gathered from it (faster, ``nodes × relations × out``
-  memory). Both compute the same values (tested).
+* ``low-mem``: the relational messages are computed one relation at a time (less memory, a loop over
+  relations; each relation transforms its edges' source rows, or its source nodes when there are fewer of
+  them); otherwise every source node is transformed by every relation's weight in one batched product and
+  the messages are gathered from it (faster, ``nodes × relations × out`` memory). Both compute the same
+  values (tested).
 
 Node inputs (:class:`NodeInput`): a node type with features gets ``Linear(features) -> num-hidden``, or with
 ``per-feat-name-embed`` one ``Linear`` per feature (columns grouped by their property name) to ``num-hidden``
@@ -199,7 +200,10 @@ class RelGraphConv(nn.Module):
             src_l, dst_l, eid = block.edges[et]
             src_l, dst_l = src_l.to(any_h.device), dst_l.to(any_h.device)
             if self.low_mem:
-                msg = h_src[et[0]][src_l] @ W[self.rel_id[et]]
+                hs = h_src[et[0]]
+                w = W[self.rel_id[et]]
+                # transform whichever is smaller: the source nodes (then gather) or the gathered edges
+                msg = (hs @ w)[src_l] if hs.shape[0] < src_l.numel() else hs[src_l] @ w
             else:
                 msg = transformed[et[0]][src_l, slot[et]]
             if et in self._edge_key and edge_features is not None and et in edge_features:
