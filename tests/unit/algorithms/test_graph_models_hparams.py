@@ -50,8 +50,8 @@ def test_a_hyperparameter_that_does_not_apply_is_refused_naming_the_model(model,
 
 
 def test_unknown_name_bad_value_and_fanout_length_are_refused():
-    with pytest.raises(SpecError, match="unknown hyperparameter 'global-norm'"):
-        check_hyperparameters("rgcn", "node_class", {"global-norm": "true"})
+    with pytest.raises(SpecError, match="unknown hyperparameter 'global-norms'"):  # global-norm: accepted, ignored
+        check_hyperparameters("rgcn", "node_class", {"global-norms": "true"})
     with pytest.raises(SpecError, match="hyperparameters.dropout: must be in \\[0, 1\\), got '1.5'"):
         check_hyperparameters("rgcn", "node_class", {"dropout": "1.5"})
     with pytest.raises(SpecError, match="hyperparameters.num-hidden: must be a whole number, got '3.5'"):

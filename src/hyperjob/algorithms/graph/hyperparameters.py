@@ -6,7 +6,7 @@ This module imports no torch, so the algorithm registry and the processing step 
 Which hyperparameters apply (anything else is an error naming the model and task):
 
 * ``rgcn``, every task: batch-size, concat-node-embed, dropout, edge-num-hidden, enable-early-stop, fanout,
-  l2norm, layer-norm, low-mem, lr, num-bases, num-epochs, num-hidden, num-layer, per-feat-name-embed,
+  global-norm (accepted and ignored, below), l2norm, layer-norm, low-mem, lr, num-bases, num-epochs, num-hidden, num-layer, per-feat-name-embed,
   sparse-embedding, sparse-lr, use-edge-features, use-self-loop, window-for-early-stop; plus use-class-weight
   for node_class; plus neg-share, num-negs, regularization-coef for link_prediction.
 * ``transe``, ``distmult``, ``rotate`` (link_prediction only): batch-size, enable-early-stop, gamma, lr,
@@ -17,6 +17,12 @@ Which hyperparameters apply (anything else is an error naming the model and task
 ``sparse-embedding`` is not in the seed's list but Neptune ML writes it into generated rgcn configurations
 (``../shared/corpus/neptune/configs/02-*``): it makes the learnable node embeddings sparse (trained by their own
 optimizer with ``sparse-lr``) or dense (trained with the other parameters by the main optimizer at ``lr``).
+
+``global-norm`` (a bool) is written into the same generated rgcn configurations, but neither Neptune ML's
+documentation nor its toolkit publishes what it does. It is *accepted and ignored* for rgcn (so a generated
+configuration runs as its authors meant it to run: to completion): its value is checked (true or false), kept in
+the hyperparameters the model is saved with, and has no effect; the training program logs one warning line naming
+it (:func:`ignored_warnings`). Such names are listed in :data:`IGNORED_HYPERPARAMETERS`.
 """
 
 from __future__ import annotations
@@ -31,7 +37,9 @@ from hyperjob.errors import SpecError
 __all__ = [
     "HyperparameterSpec",
     "HYPERPARAMETERS",
+    "IGNORED_HYPERPARAMETERS",
     "applicable",
+    "ignored_warnings",
     "defaults",
     "parse_value",
     "check_hyperparameters",
@@ -91,6 +99,8 @@ HYPERPARAMETERS: dict[str, HyperparameterSpec] = {
                            "one per layer (input layer first), -1 for all",
                            lambda v: all(f >= 1 or f == -1 for f in v) and len(v) >= 1,
                            "a list of whole numbers >= 1 (or -1), e.g. [10, 15]"),
+        HyperparameterSpec("global-norm", "bool", True, "accepted and ignored: Neptune ML writes it into "
+                           "generated rgcn configurations and publishes no meaning for it"),
         HyperparameterSpec("gamma", "float", 12.0, "margin in the TransE/RotatE score; initialisation scale",
                            _pos, "a number > 0"),
         HyperparameterSpec("l2norm", "float", 0.0, "weight decay of the optimizer", lambda v: v >= 0,
@@ -129,9 +139,16 @@ HYPERPARAMETERS: dict[str, HyperparameterSpec] = {
     ]
 }
 
+#: hyperparameters accepted (value checked) and ignored, with the reason the training log gives
+IGNORED_HYPERPARAMETERS: dict[str, str] = {
+    "global-norm": "Neptune ML writes it into generated rgcn configurations (e.g. ../shared/corpus/neptune/configs/"
+                   "02-*) but neither its documentation nor the neptuneml-toolkit publishes what it does, so it has "
+                   "no effect here",
+}
+
 _RGCN_COMMON = frozenset({
     "batch-size", "concat-node-embed", "dropout", "edge-num-hidden", "enable-early-stop", "fanout", "l2norm",
-    "layer-norm", "low-mem", "lr", "num-bases", "num-epochs", "num-hidden", "num-layer", "per-feat-name-embed",
+    "global-norm", "layer-norm", "low-mem", "lr", "num-bases", "num-epochs", "num-hidden", "num-layer", "per-feat-name-embed",
     "sparse-embedding", "sparse-lr", "use-edge-features", "use-self-loop", "window-for-early-stop",
 })
 _KGE = frozenset({
@@ -182,7 +199,7 @@ def applicable(model: str, task: str) -> frozenset[str]:
 def defaults(model: str, task: str) -> dict[str, Any]:
     """Default value of every hyperparameter that applies to ``model`` on ``task``."""
     names = applicable(model, task)
-    out = {n: HYPERPARAMETERS[n].default for n in sorted(names)}
+    out = {n: HYPERPARAMETERS[n].default for n in sorted(names) if n not in IGNORED_HYPERPARAMETERS}
     out.update({k: v for k, v in _MODEL_DEFAULTS.get(model, {}).items() if k in names})
     return out
 
@@ -264,6 +281,8 @@ def check_hyperparameters(model: str, task: str, given: Mapping[str, Any]) -> di
         task: ``node_class``, ``node_regression`` or ``link_prediction``.
         given: name → raw value (strings from the command line, or JSON values).
 
+    A name of :data:`IGNORED_HYPERPARAMETERS` is in the result only when given (checked, without effect).
+
     Raises:
         SpecError: an unknown name, one that does not apply to the model (the message names the model and
             task and lists what applies), or a bad value.
@@ -287,3 +306,14 @@ def check_hyperparameters(model: str, task: str, given: Mapping[str, Any]) -> di
             path="hyperparameters.fanout",
         )
     return out
+
+
+def ignored_warnings(hyperparameters: Mapping[str, Any]) -> list[str]:
+    """One warning line per accepted-and-ignored hyperparameter in ``hyperparameters`` (checked values).
+
+    Example:
+        >>> ignored_warnings({"global-norm": True, "lr": 0.01})[0][:60]
+        "warning: hyperparameter 'global-norm' (True) is accepted and"
+    """
+    return [f"warning: hyperparameter {name!r} ({hyperparameters[name]!r}) is accepted and ignored: "
+            f"{IGNORED_HYPERPARAMETERS[name]}." for name in sorted(hyperparameters) if name in IGNORED_HYPERPARAMETERS]

@@ -20,7 +20,8 @@ Arguments (``--name value`` or ``--name=value``; ``_`` and ``-`` are the same in
 * ``--train DIR``, ``--model-dir DIR``, ``--output-dir DIR``: override the channel and the environment's
   ``HYPERJOB_MODEL_DIR``/``SM_MODEL_DIR`` and ``HYPERJOB_OUTPUT_DIR``/``SM_OUTPUT_DATA_DIR``.
 * every hyperparameter of :mod:`~hyperjob.algorithms.graph.hyperparameters` that applies to the model and task;
-  any other is an error naming the model.
+  any other is an error naming the model. Neptune's ``global-norm`` (rgcn) is accepted and ignored, with one
+  ``warning: hyperparameter 'global-norm' ... is accepted and ignored: ...`` line in the log.
 
 Each evaluation prints one line, e.g. ``[epoch 3 batch 12] validation acc=0.812500 train_loss=0.431000`` (the
 built-in algorithm's metric definitions read it as ``validation:acc``, ``train:loss``...), and calls
@@ -45,7 +46,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from hyperjob.algorithms.graph.hyperparameters import METRICS_BY_TASK, MODEL_TASKS, check_hyperparameters
+from hyperjob.algorithms.graph.hyperparameters import (
+    METRICS_BY_TASK,
+    MODEL_TASKS,
+    check_hyperparameters,
+    ignored_warnings,
+)
 from hyperjob.errors import HyperjobError, SpecError
 
 __all__ = ["TrainResult", "train", "parse_arguments", "main", "EVAL_FREQUENCY_TYPES", "CONTROL_OPTIONS"]
@@ -182,6 +188,8 @@ def train(
         )
     task = graph.task
     hp = check_hyperparameters(model, task, dict(hyperparameters or {}))
+    for line in ignored_warnings(hp):  # e.g. Neptune's global-norm: accepted, no effect (hyperparameters.py)
+        log(line)
     metric, k, freq_type, freq_value = _check_eval(task, graph.multi_label, eval_metric, topk, *eval_frequency)
     if metric is None:
         imbalanced = False
