@@ -1,5 +1,11 @@
 """Shared fixtures.
 
+The shared corpus
+-----------------
+Tests that read ``../shared/corpus`` (real inputs written by others) find it through ``HYPERJOB_CORPUS``, set
+here when absent: the ``shared/corpus`` folder beside the repository, else ``/work/shared/corpus`` (where this
+project's machines keep it). Without it those tests skip, except in CI (``CI`` set), where they fail.
+
 PostgreSQL (owned by the store area)
 ------------------------------------
 ``pg_server`` (session): the URL of a PostgreSQL server, in this order:
@@ -27,6 +33,16 @@ import tempfile
 import uuid
 from pathlib import Path
 from typing import Any, Iterator
+
+
+def _find_corpus() -> str:
+    for candidate in (Path(__file__).resolve().parents[1].parent / "shared" / "corpus", Path("/work/shared/corpus")):
+        if candidate.is_dir():
+            return str(candidate)
+    return str(Path(__file__).resolve().parents[1].parent / "shared" / "corpus")  # absent: the tests say so
+
+
+os.environ.setdefault("HYPERJOB_CORPUS", _find_corpus())
 
 import pytest
 

@@ -38,7 +38,7 @@ import pytest
 
 from hyperjob.algorithms.graph.gremlin import GremlinCsvWarning, GremlinGraph, read_gremlin_csv
 
-CORPUS = Path(__file__).parents[2].parent / "shared" / "corpus" / "neptune"
+CORPUS = Path(os.environ["HYPERJOB_CORPUS"]) / "neptune"
 GRAPHS = CORPUS / "graphs"
 CONFIG_02 = "02-aws-samples-creditcard-fraud-rgcn-node_class.json"
 SMALL = "air-routes-small-neptune-export"

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 SUBMIT_DIR = Path(__file__).parents[1] / "fixtures" / "script_mode"
-CORPUS = Path(__file__).parents[2].parent / "shared" / "corpus" / "sagemaker" / "requests"
+CORPUS = Path(os.environ["HYPERJOB_CORPUS"]) / "sagemaker" / "requests"
 REQUEST_11 = CORPUS / "11-examples-sklearn-randomforest-script-mode.json"
 FEATURES = "MedInc HouseAge AveRooms AveBedrms Population AveOccup Latitude Longitude"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-GRAPHS = Path(__file__).parents[2].parent / "shared" / "corpus" / "neptune" / "graphs"
+GRAPHS = Path(os.environ["HYPERJOB_CORPUS"]) / "neptune" / "graphs"
 
 
 def corpus(path: Path) -> Path:

@@ -13,7 +13,7 @@ import pytest
 from hyperjob.algorithms.graph.gremlin import GremlinCsvWarning, read_gremlin_csv
 from hyperjob.errors import HyperjobError, SpecError
 
-GRAPHS = Path(__file__).parents[3].parent / "shared" / "corpus" / "neptune" / "graphs"
+GRAPHS = Path(os.environ["HYPERJOB_CORPUS"]) / "neptune" / "graphs"
 SMALL = GRAPHS / "air-routes-small-neptune-export"
 
 

@@ -16,7 +16,7 @@ from hyperjob.algorithms.graph.process import default_eval_metric, process_graph
 from hyperjob.algorithms.graph.processed import ProcessedGraph
 from hyperjob.errors import SpecError
 
-GRAPHS = Path(__file__).parents[3].parent / "shared" / "corpus" / "neptune" / "graphs"
+GRAPHS = Path(os.environ["HYPERJOB_CORPUS"]) / "neptune" / "graphs"
 
 
 def corpus(path: Path) -> Path:

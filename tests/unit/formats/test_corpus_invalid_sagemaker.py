@@ -23,7 +23,7 @@ from hyperjob.errors import SpecError
 from hyperjob.formats import load_spec
 from hyperjob.formats.sagemaker import load_sagemaker_request
 
-CORPUS = Path(__file__).parents[3].parent / "shared" / "corpus" / "sagemaker" / "invalid"
+CORPUS = Path(os.environ["HYPERJOB_CORPUS"]) / "sagemaker" / "invalid"
 FILES = sorted(CORPUS.glob("*.json")) or [CORPUS / "missing-corpus.json"]
 
 

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from hyperjob.cli.app import app
 from hyperjob.formats.validate import validate_file
 
-CORPUS = Path(__file__).parents[3].parent / "shared" / "corpus" / "sagemaker" / "requests"
+CORPUS = Path(os.environ["HYPERJOB_CORPUS"]) / "sagemaker" / "requests"
 
 
 def _in_ci() -> bool:

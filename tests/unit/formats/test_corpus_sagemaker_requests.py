@@ -26,7 +26,7 @@ from hyperjob.formats.builtin_metrics import ALGORITHMS
 from hyperjob.formats.sagemaker import load_sagemaker_request
 from hyperjob.formats.spec import TuningJobSpec
 
-CORPUS = Path(__file__).parents[3].parent / "shared" / "corpus" / "sagemaker" / "requests"
+CORPUS = Path(os.environ["HYPERJOB_CORPUS"]) / "sagemaker" / "requests"
 FILES = sorted(CORPUS.glob("*.json")) or [CORPUS / "missing-corpus.json"]
 NOT_RUN = "not run yet (named here, not silently dropped)"
 

@@ -16,7 +16,7 @@ from hyperjob.formats.sagemaker import decode_hyperparameter, load_sagemaker_req
 from hyperjob.formats.spec import TuningJobSpec
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "specs"
-CORPUS = Path(__file__).parents[3].parent / "shared" / "corpus" / "sagemaker"
+CORPUS = Path(os.environ["HYPERJOB_CORPUS"]) / "sagemaker"
 VALID = sorted((CORPUS / "requests").glob("*.json"))
 INVALID = sorted((CORPUS / "invalid").glob("*.json"))
 needs_corpus = pytest.mark.usefixtures("corpus_required")

@@ -28,7 +28,7 @@ from hyperjob.formats.neptune import FILE_NAMES, NeptuneConfig, NeptuneConfigWar
 from hyperjob.records import Direction
 from hyperjob.space import CategoricalRange, ContinuousRange, DiscreteRange, IntegerRange
 
-CORPUS = Path(__file__).parents[3].parent / "shared" / "corpus" / "neptune" / "configs"
+CORPUS = Path(os.environ["HYPERJOB_CORPUS"]) / "neptune" / "configs"
 FILES = sorted(CORPUS.glob("*.json")) or [CORPUS / "missing-corpus.json"]
 BUDGETS = (2, 10, 11, 50, 51)
 

@@ -18,7 +18,7 @@ from hyperjob.space import CategoricalRange, ContinuousRange, DiscreteRange, Int
 
 REPO = Path(__file__).parents[3]
 SEED_EXAMPLE = REPO / "tests" / "fixtures" / "neptune" / "seed-example.json"
-CORPUS = Path(__file__).parents[3].parent / "shared" / "corpus" / "neptune" / "configs"
+CORPUS = Path(os.environ["HYPERJOB_CORPUS"]) / "neptune" / "configs"
 CORPUS_FILES = sorted(CORPUS.glob("*.json")) if CORPUS.is_dir() else []
 UNIT = np.random.default_rng(7).random((300, 20))
 
