@@ -180,5 +180,5 @@ def test_child_whose_ranges_hold_no_parent_job_is_warned(parent):
     finally:
         db.close()
     assert out.status is TuningJobStatus.COMPLETED
-    assert any("no training job of the parents ['parent'] could be used (8 outside the child's ranges)" in m
-               for m in listener.messages)
+    assert any("no training job of the parents ['parent'] could be used (8 beyond the child's ranges, model data "
+               "for the bayesian strategy only)" in m for m in listener.messages)

@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Callable, Optional, TypeVar
 
@@ -529,8 +530,21 @@ def export(
             fh.close()
 
 
+def _show_warning(message: Any, category: type, filename: str, lineno: int, file: Any = None,
+                  line: Any = None) -> None:
+    """Warnings from hyperjob's readers as one yellow line (not Python's format with a source line)."""
+    if category.__module__.startswith("hyperjob"):
+        err.print(f"[yellow]warning[/yellow]: {escape(str(message))}", highlight=False, soft_wrap=True)
+    else:
+        _default_showwarning(message, category, filename, lineno, file, line)
+
+
+_default_showwarning = warnings.showwarning
+
+
 def main() -> None:
     """Entry point of the ``hyperjob`` script."""
+    warnings.showwarning = _show_warning
     app()
 
 

@@ -63,6 +63,26 @@ class _Column:
     categorical: bool
 
 
+def _unit_beyond(r: Any, value: Any) -> float | None:
+    """``r.to_unit(value)`` without clipping, for a continuous or integer range; ``None`` if not a number the
+    range's scaling can take."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        return None
+    v = float(value)
+    if not math.isfinite(v):
+        return None
+    try:
+        if r.kind == "integer":
+            a, b = r._bounds()
+            x = math.log(v) if r.scaling is Scaling.LOGARITHMIC else v
+        else:
+            a, b = r._fwd(r.min_value), r._fwd(r.max_value)
+            x = r._fwd(v)
+    except (ValueError, ZeroDivisionError):
+        return None
+    return (x - a) / (b - a)
+
+
 class Encoder:
     """Maps configurations to rows of ``[0, 1]^width`` and back (see the module docstring).
 
@@ -110,6 +130,33 @@ class Encoder:
                 else:
                     out[row, c.start] = r.to_unit(config[r.name])
         return out
+
+    def encode_beyond(self, config: Mapping[str, Any]) -> np.ndarray | None:
+        """A row for a configuration whose numbers may lie outside their ranges (a parent's, before the child
+        narrowed a range): continuous and integer coordinates extrapolated past [0, 1] in the range's scaling.
+
+        ``None`` when that is not possible: a categorical or grid value the range does not list, a value that is
+        not a number, or one the scaling cannot take (e.g. <= 0 on a logarithmic range).
+        """
+        row = np.zeros(self.width)
+        for c in self.columns:
+            r = self.space.ranges[c.index]
+            value = config.get(r.name)
+            if c.categorical or r.kind not in ("continuous", "integer"):
+                try:
+                    if c.categorical:
+                        if c.width:
+                            row[c.start + r.index(value)] = 1.0
+                    else:
+                        row[c.start] = r.to_unit(value)  # a grid: only its listed values
+                except Exception:  # noqa: BLE001 - not a value of the range: no row
+                    return None
+                continue
+            u = _unit_beyond(r, value)
+            if u is None:
+                return None
+            row[c.start] = u
+        return row
 
     def decode(self, row: np.ndarray) -> Configuration:
         """The configuration a row stands for (one-hot blocks by their largest entry)."""

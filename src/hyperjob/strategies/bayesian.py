@@ -31,6 +31,10 @@ How a suggestion is made (the choices were measured with the shared benchmark ha
 - **Training jobs stopped early** (early stopping ``auto``, or a rung of hyperband) count with their last value
   (an ``Intermediate`` event with ``stopped=True``): they were stopped because that value was worse than the
   others', so the model learns that the region is worse, without waiting for a value that will never come.
+- **Results beyond the ranges** (a warm start's parent that searched wider ranges): a ``Final`` for a
+  configuration outside the space is data when only its continuous or integer values lie outside (their
+  coordinates are extrapolated past [0, 1] in the range's scaling): the model learns the function around the
+  narrowed ranges' edges; suggestions stay inside.
 - **Failed training jobs** are never taken as values: they stay out of the value scale and of the
   hyperparameter fit, and the model is conditioned on them at the worst value observed so far (a pessimistic
   belief), so the strategy moves away from where training jobs fail without distorting the rest of the model.
@@ -196,7 +200,14 @@ class BayesianStrategy(LedgerViews):
         if isinstance(event, (Final, Failed)) or (isinstance(event, Intermediate) and event.stopped):
             config = self._ledger.canonical(event.config)
             if not self.space.contains(config):
-                return  # e.g. a parent's job under other ranges: it counts as known, not as data
+                # e.g. a parent's training job before the child narrowed a range: a value beyond the ranges is
+                # data for the model (extrapolated coordinates), when its categorical values are the child's
+                if isinstance(event, Final) and len(self._ledger.finals) > finals:
+                    row = self._encoder.encode_beyond(config)
+                    if row is not None:
+                        self._rows.append(row)
+                        self._losses.append(self.objective.loss(self._ledger.finals[-1][1]))
+                return
             if len(self._ledger.finals) > finals:
                 self._rows.append(self._encoder.encode([config])[0])
                 self._losses.append(self.objective.loss(self._ledger.finals[-1][1]))
@@ -258,7 +269,7 @@ class BayesianStrategy(LedgerViews):
                     exact_from=len(y) + len(self._failed) if pending else None,
                 )
             acq = am.CachedLogEI(posterior, best_f)
-            anchors = X[np.argsort(-y, kind="stable")[: self._search.anchors]]
+            anchors = np.clip(X[np.argsort(-y, kind="stable")[: self._search.anchors]], 0.0, 1.0)
             # fewer candidates beyond _FULL_SEARCH_UNTIL observations (the search matters less with that much data)
             scale = min(1.0, max(0.25, _FULL_SEARCH_UNTIL / len(self._losses)))
             search = self._search if len(self._losses) <= _POLISH_UNTIL else replace(self._search, polish_starts=0)

@@ -270,8 +270,13 @@ class Tuner:
         """
         if self.warm_start is not None:
             self.strategy = self.warm_start.attach(self.strategy)
-            if not self.warm_start.observations:
-                skipped = ", ".join(f"{n} {why}" for why, n in self.warm_start.skipped.items()) or "none ran"
+            if not any(o.inside for o in self.warm_start.observations):
+                beyond = len(self.warm_start.observations)
+                skipped = ", ".join(
+                    [f"{n} {why}" for why, n in self.warm_start.skipped.items()]
+                    + ([f"{beyond} beyond the child's ranges, model data for the bayesian strategy only"]
+                       if beyond else [])
+                ) or "none ran"
                 self._warn(
                     f"warm start: no training job of the parents {list(self.warm_start.parents)} could be used "
                     f"({skipped}); the tuning job starts cold. See docs/warm-start.md for how parents' training "

@@ -37,12 +37,16 @@ exactly once to each strategy object):
 - A parent's training job is **mapped** into the child's space: its full hyperparameters (the parent's static
   ones plus its tuned ones) give the child's tuned hyperparameters by name. It is **skipped** (counted in
   :attr:`WarmStart.skipped`, never an error) when a child's tuned hyperparameter is missing from it, or a value
-  lies outside the child's range (a narrowed range, a shorter list of categorical values), or, for
+  lies outside the child's range (a shorter list of categorical values; for ``transfer_learning`` also a
+  narrowed numeric range), or, for
   ``identical_data_and_algorithm`` only, when one of its hyperparameters differs from a child's static value
   (it is not the same experiment). For ``transfer_learning`` the child's static values are not compared: the
   data differ anyway and only the tuned part is transferred.
 - ``identical_data_and_algorithm``: every mapped training job is told to the strategy as a ``Final`` event, as
-  if the child had run it. The Bayesian strategy fits its model on them (its initial random design is skipped
+  if the child had run it. A training job whose continuous or integer values lie *beyond* the child's narrowed
+  ranges (its categorical and grid values being the child's) is told too: the Bayesian strategy takes it as model
+  data with extrapolated coordinates (it describes the function around the new ranges' edges); the others only
+  note it as known. The Bayesian strategy fits its model on them (its initial random design is skipped
   when the parents already gave it enough configurations); the random and grid strategies never suggest a
   configuration a parent evaluated (in a finite space).
 - ``transfer_learning``: the parents' values are of another (related) function, so they are not given to the
@@ -102,12 +106,15 @@ class ParentObservation:
         training_job: the training job's name.
         config: its tuned hyperparameters in the child's space (the child's types).
         value: its final objective value.
+        inside: whether the configuration lies in the child's ranges; ``False`` for an identical-data parent's
+            training job whose numbers lie beyond them (model data only, never suggested again as such).
     """
 
     parent: str
     training_job: str
     config: Configuration
     value: float
+    inside: bool = True
 
 
 @dataclass(frozen=True)
@@ -137,6 +144,8 @@ class WarmStart:
         out: list[Configuration] = []
         seen: set[str] = set()
         for i in order:
+            if not self.observations[i].inside:
+                continue
             config = self.observations[i].config
             key = json.dumps(config, sort_keys=True, default=str)
             if key not in seen:
@@ -422,10 +431,33 @@ def map_training_job(
     try:
         config = child.validate({n: full[n] for n in child.names})
     except SpecError:
-        return None, "outside the child's ranges"
-    if not child.contains(config):
-        return None, "outside the child's ranges"
-    return config, None
+        config = None
+    if config is not None and child.contains(config):
+        return config, None
+    if warm_type == IDENTICAL and _numbers_beyond(child, full):
+        return {n: full[n] for n in child.names}, BEYOND
+    return None, "outside the child's ranges"
+
+
+#: why a parent's training job is used as data beyond the child's ranges (identical data only)
+BEYOND = "beyond the child's ranges (used as model data)"
+
+
+def _numbers_beyond(child: SearchSpace, full: Mapping[str, Any]) -> bool:
+    """Only continuous/integer values lie outside the child's ranges (categorical and grid values are listed)."""
+    for r in child.ranges:
+        value = full[r.name]
+        if r.kind in ("continuous", "integer"):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(float(value)):
+                return False
+            if r.kind == "integer" and float(value) != int(value):
+                return False
+        else:
+            try:
+                r.index(value)
+            except (SpecError, ValueError, KeyError):
+                return False
+    return True
 
 
 def load_warm_start(
@@ -499,6 +531,7 @@ def load_warm_start(
         )
     observations: list[ParentObservation] = []
     skipped: dict[str, int] = {}
+    beyond: dict[str, int] = {}
     for name in parents:
         for rec in sorted(records[name], key=lambda r: r.index):
             if rec.status is not TrainingJobStatus.COMPLETED or rec.final_objective is None:
@@ -508,9 +541,12 @@ def load_warm_start(
             if config is None:
                 skipped[why or "?"] = skipped.get(why or "?", 0) + 1
                 continue
-            observations.append(ParentObservation(name, rec.id, config, float(rec.final_objective)))
-    log.info("warm start (%s) from %s: %d training jobs used, skipped %s", warm_type, list(parents),
-             len(observations), skipped)
+            if why == BEYOND:
+                beyond[name] = beyond.get(name, 0) + 1
+            observations.append(ParentObservation(name, rec.id, config, float(rec.final_objective),
+                                                  inside=why != BEYOND))
+    log.info("warm start (%s) from %s: %d training jobs used (%s beyond the ranges), skipped %s", warm_type,
+             list(parents), len(observations), sum(beyond.values()), skipped)
     return WarmStart(warm_type, parents, tuple(observations), skipped, objective)
 
 

@@ -248,13 +248,35 @@ def test_warm_start_error_is_a_spec_error():
 
 
 # -- mapping ---------------------------------------------------------------------------------------------------
-def test_narrowed_range_skips_values_outside_and_failed_jobs(store):
+def test_narrowed_range_keeps_values_beyond_as_data_and_skips_failed_jobs(store):
     s = spec("p", {"lr": LR, "layers": LAYERS}, {"epochs": 10})
     record_parent(store, s, BASE_JOBS + [({"lr": 0.03, "layers": 3}, None)])
     child = spec("child", {"lr": {**LR, "min_value": 0.005}, "layers": {**LAYERS, "max_value": 5}}, {"epochs": 10})
     warm = load(store, child, ["p"])
-    assert [o.config for o in warm.observations] == [{"lr": 0.01, "layers": 2}, {"lr": 0.05, "layers": 4}]
-    assert warm.skipped == {"outside the child's ranges": 1, "not completed": 1}
+    assert sorted(((o.config["lr"], o.config["layers"]), o.inside) for o in warm.observations) == [
+        ((0.002, 7), False), ((0.01, 2), True), ((0.05, 4), True)]
+    assert warm.skipped == {"not completed": 1}
+    assert {"lr": 0.002, "layers": 7} not in warm.seeds()  # never a configuration to run: it is outside
+    # with transfer learning the values beyond the child's ranges are skipped (they are not this function's)
+    transfer = load(store, child, ["p"], TRANSFER)
+    assert [o.config for o in transfer.observations] == [{"lr": 0.01, "layers": 2}, {"lr": 0.05, "layers": 4}]
+    assert transfer.skipped == {"outside the child's ranges": 1, "not completed": 1}
+
+
+def test_the_bayesian_model_learns_from_values_beyond_narrowed_ranges():
+    pytest.importorskip("torch")
+    from hyperjob.records import Final, Objective
+    from hyperjob.strategies.bayesian import BayesianStrategy
+
+    wide = SearchSpace((ContinuousRange(name="x", min_value=0.0, max_value=1.0),))
+    narrow = SearchSpace((ContinuousRange(name="x", min_value=0.4, max_value=0.6),))
+    s = BayesianStrategy(narrow, Objective("loss"), seed=0)
+    for x in (0.0, 0.1, 0.2, 0.3, 0.7, 0.8, 0.9, 1.0, 0.45):
+        s.observe(Final({"x": x}, (x - 0.52) ** 2))
+    assert len(s._losses) == 9  # the eight beyond [0.4, 0.6] are data too
+    assert s._rows[0][0] == pytest.approx(-2.0) and s._rows[7][0] == pytest.approx(3.0)
+    assert all(0.4 <= c["x"] <= 0.6 for c in s.suggest(3))
+    assert wide.contains({"x": 0.0})
 
 
 def test_changed_static_value_skips_for_identical_but_not_for_transfer(store, parent):
