@@ -63,6 +63,11 @@ class _Column:
     categorical: bool
 
 
+#: How far beyond a range a value may lie, in units of the range's width, to be model data (farther points say
+#: little about the range and pull the fitted length scales towards the wider function)
+BEYOND_MARGIN = 0.5
+
+
 def _unit_beyond(r: Any, value: Any) -> float | None:
     """``r.to_unit(value)`` without clipping, for a continuous or integer range; ``None`` if not a number the
     range's scaling can take."""
@@ -135,8 +140,9 @@ class Encoder:
         """A row for a configuration whose numbers may lie outside their ranges (a parent's, before the child
         narrowed a range): continuous and integer coordinates extrapolated past [0, 1] in the range's scaling.
 
-        ``None`` when that is not possible: a categorical or grid value the range does not list, a value that is
-        not a number, or one the scaling cannot take (e.g. <= 0 on a logarithmic range).
+        ``None`` when that is not possible or not useful: a categorical or grid value the range does not list, a
+        value that is not a number, one the scaling cannot take (e.g. <= 0 on a logarithmic range), or one
+        farther than :data:`BEYOND_MARGIN` range widths from the range.
         """
         row = np.zeros(self.width)
         for c in self.columns:
@@ -153,7 +159,7 @@ class Encoder:
                     return None
                 continue
             u = _unit_beyond(r, value)
-            if u is None:
+            if u is None or not -BEYOND_MARGIN <= u <= 1.0 + BEYOND_MARGIN:
                 return None
             row[c.start] = u
         return row
