@@ -2,9 +2,8 @@
 
 The shared corpus
 -----------------
-Tests that read ``../shared/corpus`` (real inputs written by others) find it through ``HYPERJOB_CORPUS``, set
-here when absent: the ``shared/corpus`` folder beside the repository, else ``/work/shared/corpus`` (where this
-project's machines keep it). Without it those tests skip, except in CI (``CI`` set), where they fail.
+Tests that read ``../shared/corpus`` (real inputs written by others) use ``tests/_corpus.py``
+(``CORPUS_ROOT``, ``need``): without the corpus they skip, except in CI (``CI`` set), where they fail.
 
 PostgreSQL (owned by the store area)
 ------------------------------------
@@ -34,15 +33,6 @@ import uuid
 from pathlib import Path
 from typing import Any, Iterator
 
-
-def _find_corpus() -> str:
-    for candidate in (Path(__file__).resolve().parents[1].parent / "shared" / "corpus", Path("/work/shared/corpus")):
-        if candidate.is_dir():
-            return str(candidate)
-    return str(Path(__file__).resolve().parents[1].parent / "shared" / "corpus")  # absent: the tests say so
-
-
-os.environ.setdefault("HYPERJOB_CORPUS", _find_corpus())
 
 import pytest
 

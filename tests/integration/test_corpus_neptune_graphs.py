@@ -37,8 +37,9 @@ from typing import Any
 import pytest
 
 from hyperjob.algorithms.graph.gremlin import GremlinCsvWarning, GremlinGraph, read_gremlin_csv
+from _corpus import CORPUS_ROOT, need as need_corpus
 
-CORPUS = Path(os.environ["HYPERJOB_CORPUS"]) / "neptune"
+CORPUS = CORPUS_ROOT / "neptune"
 GRAPHS = CORPUS / "graphs"
 CONFIG_02 = "02-aws-samples-creditcard-fraud-rgcn-node_class.json"
 SMALL = "air-routes-small-neptune-export"
@@ -63,17 +64,10 @@ FOLDERS = {"air-routes": ["air-routes"], SMALL: [f"{SMALL}/{s}" for s in STYLES]
            "collaborative-filtering-games": ["collaborative-filtering-games"]}
 
 
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
 @pytest.fixture
 def graphs_dir() -> Path:
     """The corpus's ``neptune/graphs`` folder; a skip without it (a failure in CI: ``CI`` set)."""
-    if not GRAPHS.is_dir():
-        if _in_ci():
-            pytest.fail(f"the shared corpus is required in CI (CI is set) but {GRAPHS} is missing", pytrace=False)
-        pytest.skip(f"the shared corpus is not at {GRAPHS}")
+    need_corpus(GRAPHS)
     return GRAPHS
 
 

@@ -15,22 +15,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _corpus import CORPUS_ROOT, need as need_corpus
 
 SUBMIT_DIR = Path(__file__).parents[1] / "fixtures" / "script_mode"
-CORPUS = Path(os.environ["HYPERJOB_CORPUS"]) / "sagemaker" / "requests"
+CORPUS = CORPUS_ROOT / "sagemaker" / "requests"
 REQUEST_11 = CORPUS / "11-examples-sklearn-randomforest-script-mode.json"
 FEATURES = "MedInc HouseAge AveRooms AveBedrms Population AveOccup Latitude Longitude"
 
 
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
 def _corpus_request() -> dict:
-    if not REQUEST_11.is_file():
-        if _in_ci():
-            pytest.fail(f"the shared corpus is required in CI (CI is set) but {REQUEST_11} is missing", pytrace=False)
-        pytest.skip(f"the shared corpus is not at {CORPUS}")
+    need_corpus(REQUEST_11)
     return json.loads(REQUEST_11.read_text())
 
 

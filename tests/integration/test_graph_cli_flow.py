@@ -9,16 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from _corpus import CORPUS_ROOT, need as corpus
 
-GRAPHS = Path(os.environ["HYPERJOB_CORPUS"]) / "neptune" / "graphs"
-
-
-def corpus(path: Path) -> Path:
-    if not path.exists():
-        if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
-            pytest.fail(f"the shared corpus is required in CI (CI is set) but {path} is missing", pytrace=False)
-        pytest.skip(f"the shared corpus is not at {path}")
-    return path
+GRAPHS = CORPUS_ROOT / "neptune" / "graphs"
 
 
 def hj(*args: str, cwd: Path) -> subprocess.CompletedProcess:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 import warnings
 from pathlib import Path
@@ -12,18 +11,10 @@ import pytest
 
 from hyperjob.algorithms.graph.gremlin import GremlinCsvWarning, read_gremlin_csv
 from hyperjob.errors import HyperjobError, SpecError
+from _corpus import CORPUS_ROOT, need as corpus
 
-GRAPHS = Path(os.environ["HYPERJOB_CORPUS"]) / "neptune" / "graphs"
+GRAPHS = CORPUS_ROOT / "neptune" / "graphs"
 SMALL = GRAPHS / "air-routes-small-neptune-export"
-
-
-def corpus(path: Path) -> Path:
-    """Skip without the shared corpus, but fail in CI (``CI`` set)."""
-    if not path.exists():
-        if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
-            pytest.fail(f"the shared corpus is required in CI (CI is set) but {path} is missing", pytrace=False)
-        pytest.skip(f"the shared corpus is not at {path}")
-    return path
 
 
 def write(tmp_path: Path, files: dict[str, str]) -> Path:

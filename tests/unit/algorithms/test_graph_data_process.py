@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 import time
 import warnings
 from pathlib import Path
@@ -15,16 +14,9 @@ import torch
 from hyperjob.algorithms.graph.process import default_eval_metric, process_graph
 from hyperjob.algorithms.graph.processed import ProcessedGraph
 from hyperjob.errors import SpecError
+from _corpus import CORPUS_ROOT, need as corpus
 
-GRAPHS = Path(os.environ["HYPERJOB_CORPUS"]) / "neptune" / "graphs"
-
-
-def corpus(path: Path) -> Path:
-    if not path.exists():
-        if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
-            pytest.fail(f"the shared corpus is required in CI (CI is set) but {path} is missing", pytrace=False)
-        pytest.skip(f"the shared corpus is not at {path}")
-    return path
+GRAPHS = CORPUS_ROOT / "neptune" / "graphs"
 
 
 def write(tmp_path: Path, files: dict[str, str]) -> Path:

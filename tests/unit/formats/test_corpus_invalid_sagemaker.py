@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any, Callable
@@ -22,22 +21,10 @@ from hyperjob.cli.app import app
 from hyperjob.errors import SpecError
 from hyperjob.formats import load_spec
 from hyperjob.formats.sagemaker import load_sagemaker_request
+from _corpus import CORPUS_ROOT, need
 
-CORPUS = Path(os.environ["HYPERJOB_CORPUS"]) / "sagemaker" / "invalid"
+CORPUS = CORPUS_ROOT / "sagemaker" / "invalid"
 FILES = sorted(CORPUS.glob("*.json")) or [CORPUS / "missing-corpus.json"]
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
-def need(path: Path) -> Path:
-    """``path``, or a skip (a failure in CI: ``CI`` set) when the shared corpus is absent."""
-    if not path.is_file():
-        if _in_ci():
-            pytest.fail(f"the shared corpus is required in CI (CI is set) but {path} is missing", pytrace=False)
-        pytest.skip(f"the shared corpus is not at {CORPUS}")
-    return path
 
 
 def reasons() -> dict[str, list[str]]:

@@ -25,23 +25,11 @@ from hyperjob.formats import load_spec
 from hyperjob.formats.builtin_metrics import ALGORITHMS
 from hyperjob.formats.sagemaker import load_sagemaker_request
 from hyperjob.formats.spec import TuningJobSpec
+from _corpus import CORPUS_ROOT, need
 
-CORPUS = Path(os.environ["HYPERJOB_CORPUS"]) / "sagemaker" / "requests"
+CORPUS = CORPUS_ROOT / "sagemaker" / "requests"
 FILES = sorted(CORPUS.glob("*.json")) or [CORPUS / "missing-corpus.json"]
 NOT_RUN = "not run yet (named here, not silently dropped)"
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
-def need(path: Path) -> Path:
-    """``path``, or a skip (a failure in CI: ``CI`` set) when the shared corpus is absent."""
-    if not path.is_file():
-        if _in_ci():
-            pytest.fail(f"the shared corpus is required in CI (CI is set) but {path} is missing", pytrace=False)
-        pytest.skip(f"the shared corpus is not at {CORPUS}")
-    return path
 
 
 def by_prefix(prefix: str) -> Path:

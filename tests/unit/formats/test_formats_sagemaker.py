@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -14,25 +13,19 @@ from hyperjob.errors import SpecError
 from hyperjob.formats import load_spec
 from hyperjob.formats.sagemaker import decode_hyperparameter, load_sagemaker_request
 from hyperjob.formats.spec import TuningJobSpec
+from _corpus import CORPUS_ROOT, need as need_corpus
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "specs"
-CORPUS = Path(os.environ["HYPERJOB_CORPUS"]) / "sagemaker"
+CORPUS = CORPUS_ROOT / "sagemaker"
 VALID = sorted((CORPUS / "requests").glob("*.json"))
 INVALID = sorted((CORPUS / "invalid").glob("*.json"))
 needs_corpus = pytest.mark.usefixtures("corpus_required")
 
 
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
 @pytest.fixture
 def corpus_required() -> None:
     """Skip without the shared corpus, but fail in CI (``CI`` set), so that CI never passes without reading it."""
-    if not CORPUS.is_dir():
-        if _in_ci():
-            pytest.fail(f"the shared corpus is required in CI (CI is set) but is not at {CORPUS}", pytrace=False)
-        pytest.skip(f"the shared corpus is not at {CORPUS}")
+    need_corpus(CORPUS)
 
 #: the rule each invalid corpus request breaks first, as the message names it
 INVALID_RULES = {

@@ -13,7 +13,6 @@ and what is refused (two models) is a clear error.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import warnings
 from pathlib import Path
@@ -27,23 +26,11 @@ from hyperjob.errors import SpecError
 from hyperjob.formats.neptune import FILE_NAMES, NeptuneConfig, NeptuneConfigWarning, load_neptune_config
 from hyperjob.records import Direction
 from hyperjob.space import CategoricalRange, ContinuousRange, DiscreteRange, IntegerRange
+from _corpus import CORPUS_ROOT, need
 
-CORPUS = Path(os.environ["HYPERJOB_CORPUS"]) / "neptune" / "configs"
+CORPUS = CORPUS_ROOT / "neptune" / "configs"
 FILES = sorted(CORPUS.glob("*.json")) or [CORPUS / "missing-corpus.json"]
 BUDGETS = (2, 10, 11, 50, 51)
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
-def need(path: Path) -> Path:
-    """``path``, or a skip (a failure in CI: ``CI`` set) when the shared corpus is absent."""
-    if not path.is_file():
-        if _in_ci():
-            pytest.fail(f"the shared corpus is required in CI (CI is set) but {path} is missing", pytrace=False)
-        pytest.skip(f"the shared corpus is not at {CORPUS}")
-    return path
 
 
 def by_prefix(prefix: str) -> Path:

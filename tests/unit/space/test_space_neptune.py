@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import warnings
 from pathlib import Path
@@ -15,25 +14,19 @@ from hyperjob.errors import SpecError
 from hyperjob.formats.neptune import NeptuneConfig, NeptuneConfigWarning, load_neptune_config
 from hyperjob.records import Direction
 from hyperjob.space import CategoricalRange, ContinuousRange, DiscreteRange, IntegerRange, Scaling, Tier
+from _corpus import CORPUS_ROOT, need as need_corpus
 
 REPO = Path(__file__).parents[3]
 SEED_EXAMPLE = REPO / "tests" / "fixtures" / "neptune" / "seed-example.json"
-CORPUS = Path(os.environ["HYPERJOB_CORPUS"]) / "neptune" / "configs"
+CORPUS = CORPUS_ROOT / "neptune" / "configs"
 CORPUS_FILES = sorted(CORPUS.glob("*.json")) if CORPUS.is_dir() else []
 UNIT = np.random.default_rng(7).random((300, 20))
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
 @pytest.fixture
 def corpus_required() -> None:
     """Skip without the shared corpus, but fail in CI (``CI`` set), so that CI never passes without reading it."""
-    if not CORPUS.is_dir():
-        if _in_ci():
-            pytest.fail(f"the shared corpus is required in CI (CI is set) but is not at {CORPUS}", pytrace=False)
-        pytest.skip(f"the shared corpus is not at {CORPUS}")
+    need_corpus(CORPUS)
 
 
 def _load_quietly(source) -> NeptuneConfig:
