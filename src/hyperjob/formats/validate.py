@@ -87,8 +87,22 @@ class MetricCheck:
     skipped: tuple[str, ...] = ()
 
 
+class _LogVerdict:
+    """The verdict of a sample-log check, for reports that carry ``log`` and ``metrics``."""
+
+    log: str | None
+    metrics: tuple["MetricCheck", ...]
+
+    @property
+    def ok(self) -> bool:
+        """False when, with a sample log, a metric definition matched no line or misread a value."""
+        if self.log is None:
+            return True
+        return all(m.values and not m.misreads and not m.skipped for m in self.metrics)
+
+
 @dataclass(frozen=True)
-class ValidationReport:
+class ValidationReport(_LogVerdict):
     """What ``hyperjob validate`` found.
 
     Attributes:
@@ -113,12 +127,6 @@ class ValidationReport:
     lines: tuple[LineResult, ...] = ()
     metrics: tuple[MetricCheck, ...] = ()
 
-    @property
-    def ok(self) -> bool:
-        """False when, with a sample log, a metric definition matched no line or misread a value."""
-        if self.log is None:
-            return True
-        return all(m.values and not m.misreads and not m.skipped for m in self.metrics)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -560,7 +568,7 @@ NEPTUNE_BUDGETS = (2, 10, 11, 50, 51)
 
 
 @dataclass(frozen=True)
-class NeptuneValidationReport:
+class NeptuneValidationReport(_LogVerdict):
     """What ``hyperjob validate`` found in a Neptune ML ``model-HPO-configuration.json``.
 
     Attributes:
@@ -578,12 +586,6 @@ class NeptuneValidationReport:
     lines: tuple[LineResult, ...] = ()
     metrics: tuple[MetricCheck, ...] = ()
 
-    @property
-    def ok(self) -> bool:
-        """False when, with a sample log, a metric definition matched no line or misread a value."""
-        if self.log is None:
-            return True
-        return all(m.values and not m.misreads and not m.skipped for m in self.metrics)
 
 
 def _neptune_file(path: str | Path) -> Path | None:
