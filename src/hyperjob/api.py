@@ -25,7 +25,10 @@ class TuningResult:
         best_config: the best training job's hyperparameters (tuned and static), or ``None``.
         best_value: its objective value, or ``None``.
         best_training_job: its name, or ``None``.
-        jobs: one row per training job: name, status, objective value, hyperparameters, failure reason.
+        jobs: one row per training job: ``name``, ``index``, ``status``, ``value`` (the objective of a completed
+            training job, else ``None``), ``last_value`` and ``last_step`` (its last objective value and the
+            resource it was reported at, also for a job stopped early), ``config`` and ``failure_reason`` (for a
+            stopped job: why it was stopped).
         store_url: where everything is recorded.
     """
 
@@ -271,6 +274,8 @@ def result_from_outcome(outcome: Any, space: SearchSpace, store_url: str) -> Tun
             "index": r.index,
             "status": r.status.value,
             "value": r.final_objective if r.status is TrainingJobStatus.COMPLETED else None,
+            "last_value": r.final_objective,
+            "last_step": r.extra.get("objective_step"),
             "config": space.full(r.config),
             "failure_reason": r.failure_reason,
         }

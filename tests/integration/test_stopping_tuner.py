@@ -125,9 +125,12 @@ def test_callable_jobs_stop_at_the_value_the_decision_was_made_on(tmp_path):
         records = store.list_training_jobs("hb")
         stopped = [r for r in records if r.status is TrainingJobStatus.STOPPED]
         assert stopped and any(r.status is TrainingJobStatus.COMPLETED for r in records)
+        rows = {j["name"]: j for j in result.jobs}
         for r in stopped:
             stop = next(d for d in r.extra["decisions"] if d["action"] == "stop")
             assert stop["rule"] == "rung" and stop["rung"] in (1, 3, 9)
+            row = rows[r.id]
+            assert row["value"] is None and row["last_value"] == stop["value"] and row["last_step"] == stop["step"]
             assert ran[r.config["x"]] == stop["step"] == stop["rung"]  # not one epoch more
             assert stop["value"] < stop["threshold"]
         for r in records:  # every rung a job passed, it passed with a kept decision
