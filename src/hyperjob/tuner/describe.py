@@ -154,8 +154,8 @@ def describe_tuning_job(store: Store, name: str) -> dict[str, Any]:
     stopped = [
         {"TrainingJobName": r.id, **summary["StoppingDecision"]}
         for r in records
-        if "StoppingDecision" in (summary := training_job_summary(r, objective))
-        and summary["StoppingDecision"].get("Rule") != "max_resource"
+        if r.status is TrainingJobStatus.STOPPED  # (a job may complete before a stop decided on it lands)
+        and "StoppingDecision" in (summary := training_job_summary(r, objective))
     ]
     if stopped:  # hyperjob's addition: every training job stopped early, and why
         out["StoppedEarly"] = stopped
