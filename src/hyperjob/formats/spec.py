@@ -563,7 +563,6 @@ class TuningJobSpec(StrictModel):
             )
         settings = self.strategy.settings
         if name == "hyperband":
-            self._check_hyperband(settings)
             from hyperjob.strategies.hyperband import resolve_settings
 
             resolve_settings(space, settings)
@@ -580,24 +579,6 @@ class TuningJobSpec(StrictModel):
                             "Remove or rename it.",
                             path=f"strategy.settings.{key}",
                         )
-
-    @staticmethod
-    def _check_hyperband(settings: Mapping[str, Any]) -> None:
-        for key in ("min_resource", "max_resource"):
-            v = settings.get(key)
-            if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 1):
-                raise SpecError(
-                    f"{key} must be a whole number >= 1 (a number of epochs or other resource units), got "
-                    f"{v!r}. Use e.g. {key}: {1 if key == 'min_resource' else 30}.",
-                    path=f"strategy.settings.{key}",
-                )
-        lo, hi = settings.get("min_resource"), settings.get("max_resource")
-        if lo is not None and hi is not None and lo >= hi:
-            raise SpecError(
-                f"max_resource must be greater than min_resource, got min_resource={lo}, max_resource={hi}. "
-                "Raise max_resource or lower min_resource.",
-                path="strategy.settings.max_resource",
-            )
 
     def _check_metrics(self) -> None:
         names = [d.name for d in self.metric_definitions]

@@ -36,6 +36,17 @@ from hyperjob.stopping.base import Action, Decision
 _BRACKET_STREAM = 7
 
 
+def check_whole(name: str, value: object, low: int) -> None:
+    """A hyperband setting must be a whole number >= ``low``; SpecError at ``strategy.settings.<name>``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise SpecError(
+            f"{name} must be a whole number >= {low}, got {value!r}. "
+            + ("It is the factor by which each rung thins the training jobs, e.g. 3."
+               if name == "reduction_factor" else "It is a number of epochs (or other resource units)."),
+            path=f"strategy.settings.{name}",
+        )
+
+
 @dataclass(frozen=True)
 class RungLadder:
     """The rung levels of every bracket and the bracket of every training job.
@@ -60,13 +71,7 @@ class RungLadder:
         r, R, eta = self.min_resource, self.max_resource, self.reduction_factor
         base = "strategy.settings"
         for name, v, low in (("min_resource", r, 1), ("max_resource", R, 2), ("reduction_factor", eta, 2)):
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
-                raise SpecError(
-                    f"{name} must be a whole number >= {low}, got {v!r}. "
-                    + ("It is the factor by which each rung thins the training jobs, e.g. 3."
-                       if name == "reduction_factor" else "It is a number of epochs (or other resource units)."),
-                    path=f"{base}.{name}",
-                )
+            check_whole(name, v, low)
         if r >= R:
             raise SpecError(
                 f"max_resource must be greater than min_resource, got min_resource={r}, max_resource={R}. "
@@ -205,4 +210,4 @@ class RungStopper:
         )
 
 
-__all__ = ["RungLadder", "RungStopper"]
+__all__ = ["RungLadder", "RungStopper", "check_whole"]

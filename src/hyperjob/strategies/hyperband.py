@@ -30,7 +30,7 @@ from typing import Any, Mapping
 from hyperjob.errors import SpecError
 from hyperjob.records import Configuration, Failed, Final, Intermediate, Objective, Observation, Pending
 from hyperjob.space import SearchSpace
-from hyperjob.stopping.rungs import RungLadder, RungStopper
+from hyperjob.stopping.rungs import RungLadder, RungStopper, check_whole
 from hyperjob.strategies._tracking import Ledger, LedgerViews, check_count, check_seed
 from hyperjob.strategies.random import RandomStrategy
 
@@ -69,6 +69,8 @@ def resolve_settings(space: SearchSpace, settings: Mapping[str, Any], seed: int 
     Raises:
         SpecError: a bad setting, or no ``max_resource`` and no static epochs hyperparameter.
     """
+    if settings.get("min_resource") is not None:  # a bad one is named before a missing max_resource
+        check_whole("min_resource", settings["min_resource"], 1)
     max_resource = settings.get("max_resource")
     if max_resource is None:
         epochs = epochs_of(space)

@@ -6,27 +6,14 @@ breast_cancer MLP only (milliseconds each).
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[3]
+from _benchmarks import load_benchmark
 
-
-def _load():
-    if "multifidelity_bench" in sys.modules:
-        return sys.modules["multifidelity_bench"]
-    spec = importlib.util.spec_from_file_location("multifidelity_bench", ROOT / "benchmarks" / "multifidelity.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["multifidelity_bench"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-mf = _load()
+mf = load_benchmark("multifidelity")
 curves = sys.modules["_curves"]
 
 GOOD = {"lr": 0.01, "weight_decay": 1e-4, "optimizer": "adam", "momentum": 0.9, "hidden": 32, "layers": 1,
