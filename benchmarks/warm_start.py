@@ -153,27 +153,34 @@ def one_seed(name: str, prob: Any, seed: int, store: str, out_dir: str) -> dict[
 
 
 def summarize(rows: list[dict[str, Any]], problems_: list[str]) -> str:
+    """The Markdown table of ``benchmarks/README.md``: per problem, jobs to match (per seed, then the median and
+    the mean with a miss counted as ``CHILD_JOBS + 1``) and the mean best@N of the transfer child and cold."""
     lines = [
-        "| problem | identical child: jobs to match cold best@50 (per seed) | within 15 | transfer child: jobs to "
-        "match related cold best@50 (per seed) | best@10 transfer / cold | best@20 transfer / cold |",
-        "|---|---|---:|---|---|---|",
+        "| problem | identical child: jobs to match cold best@50 (per seed) | within 15 | median / mean | transfer "
+        "child: jobs to match related cold best@50 | mean best@10 transfer / cold | mean best@20 transfer / cold | "
+        "mean best@30 transfer / cold |",
+        "|---|---|---:|---|---|---|---|---|",
     ]
     for name in problems_:
         rs = [r for r in rows if r["problem"] == name]
+        if not rs:
+            continue
         ident = [r["identical_jobs_to_match"] for r in rs]
         trans = [r["transfer_jobs_to_match"] for r in rs]
         within = sum(1 for j in ident if j is not None and j <= 15)
+        counted = [j if j is not None else CHILD_JOBS + 1 for j in ident]
 
         def fmt(js: list[int | None], cap: int) -> str:
             return ", ".join(str(j) if j is not None else f">{cap}" for j in js)
 
-        def mean(key: str) -> float:
-            return statistics.fmean(r[key] for r in rs)
+        def pair(n: int) -> str:
+            t = statistics.fmean(r[f"transfer_best{n}"] for r in rs)
+            c = statistics.fmean(r[f"cold_best{n}"] for r in rs)
+            return f"{t:.4g} / {c:.4g}"
 
         lines.append(
-            f"| {name} | {fmt(ident, CHILD_JOBS)} | {within}/{len(rs)} | {fmt(trans, CHILD_JOBS)} | "
-            f"{mean('transfer_best10'):.4g} / {mean('cold_best10'):.4g} | "
-            f"{mean('transfer_best20'):.4g} / {mean('cold_best20'):.4g} |"
+            f"| {name} | {fmt(ident, CHILD_JOBS)} | {within}/{len(rs)} | {statistics.median(counted):g} / "
+            f"{statistics.fmean(counted):.1f} | {fmt(trans, CHILD_JOBS)} | {pair(10)} | {pair(20)} | {pair(30)} |"
         )
     return "\n".join(lines)
 
@@ -184,7 +191,12 @@ def main() -> None:
     p.add_argument("--problems", default="branin,hartmann6,ml_hgb_breast_cancer")
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--out", default="")
+    p.add_argument("--from-json", default="", help="print the table of a saved run (--out) without running")
     args = p.parse_args()
+    if args.from_json:
+        rows = json.loads(Path(args.from_json).read_text())
+        print(summarize(rows, list(dict.fromkeys(r["problem"] for r in rows))))
+        return
     sys.path.insert(0, args.bench)
     import problems  # the harness's, unmodified
 

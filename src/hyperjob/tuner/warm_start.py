@@ -56,7 +56,9 @@ exactly once to each strategy object):
   strategy, which models the child's own results only. Any strategy benefits; a configuration the child has
   already run (on resume) is not queued again. The seeds come on top of the Bayesian strategy's random initial
   design (its ``n_initial`` grows by their number): the parents' best configurations are usually close together,
-  and a model fitted on them and little else explores too little (measured: ``benchmarks/README.md``).
+  and a model fitted on them and little else explores too little (measured: ``benchmarks/README.md``). Also
+  measured and not taken: the parents' results as model data with a task feature (learned or capped
+  correlation): better on shifted functions, worse than a cold start on a real task whose best region moved.
 """
 
 from __future__ import annotations
