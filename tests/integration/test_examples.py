@@ -49,3 +49,20 @@ def test_hyperband_example_reads_max_resource_from_its_epochs():
     assert spec.strategy.name == "hyperband" and spec.early_stopping == "off"
     ladder = resolve_settings(spec.build_space(), spec.strategy.settings)
     assert (ladder.max_resource, ladder.levels(0)) == (27, (1, 3, 9))
+
+
+def test_warm_start_example_continues_the_demo_within_every_rule():
+    from hyperjob.tuner.warm_start import IDENTICAL, check_parent, count_changes
+
+    parent, child = load_spec(EXAMPLES / "job.yaml"), load_spec(EXAMPLES / "job-warm-start.yaml")
+    assert child.warm_start.parents == [parent.name] and child.warm_start.type == IDENTICAL
+    p_space, c_space = parent.build_space(), child.build_space()
+    # rules 3 to 6 hold (this raises otherwise), with no change to count: only ranges were narrowed
+    check_parent(0, parent.name, p_space, parent.build_objective(), c_space, child.build_objective())
+    assert count_changes(p_space, c_space) == []
+    for r in c_space.ranges:
+        if isinstance(r, CategoricalRange):
+            assert r.values == p_space[r.name].values
+        else:  # inside the parent's range, so the parent's training jobs map into it
+            assert p_space[r.name].min_value <= r.min_value < r.max_value <= p_space[r.name].max_value
+    assert (child.program.command, c_space.static) == (parent.program.command, p_space.static)

@@ -53,7 +53,11 @@ def test_warm_start_from_job_yaml(tmp_path):
     (tmp_path / "child.yaml").write_text(job_yaml(
         "child", "{type: integer, min_value: 0, max_value: 4}",
         "warm_start: {parents: [parent], type: IdenticalDataAndAlgorithm}", max_jobs=2))
-    assert hj("tune", "child.yaml", cwd=tmp_path).returncode == 0
+    tuned = hj("tune", "child.yaml", cwd=tmp_path)
+    assert tuned.returncode == 0
+    # the user sees what the warm start used: all 4 of the parent's training jobs (same ranges)
+    assert ("warm start from parent (identical data and algorithm): 4 of their training jobs count as results of "
+            "this tuning job") in " ".join(tuned.stderr.split())  # progress goes to stderr
     desc = json.loads(hj("describe", "child", "--json", cwd=tmp_path).stdout)
     trials = {
         name: json.loads(hj("trials", name, "--json", cwd=tmp_path).stdout)["TrainingJobSummaries"]
@@ -65,3 +69,6 @@ def test_warm_start_from_job_yaml(tmp_path):
     overall = desc["OverallBestTrainingJob"]
     assert (overall["TrainingJobName"], overall["TuningJobName"]) == (job, tuning)
     assert desc["WarmStartConfig"]["ParentHyperParameterTuningJobs"] == [{"HyperParameterTuningJobName": "parent"}]
+    text = " ".join(hj("describe", "child", cwd=tmp_path).stdout.split())
+    assert "warm start: IdenticalDataAndAlgorithm from parent" in text
+    assert f"overall best (this tuning job and its parents): {job} of {tuning} loss = {value:.6g}" in text

@@ -365,6 +365,15 @@ def describe(
         m = best["FinalHyperParameterTuningJobObjectiveMetric"]
         lines.append(f"best training job: [bold]{best['TrainingJobName']}[/bold] {m['MetricName']} = {m['Value']:.6g}")
         lines.append(f"  hyperparameters: {json.dumps(best['TunedHyperParameters'], default=str)}")
+    warm = d.get("WarmStartConfig")
+    if warm:
+        parents = ", ".join(p["HyperParameterTuningJobName"] for p in warm["ParentHyperParameterTuningJobs"])
+        lines.append(f"warm start: {warm['WarmStartType']} from {escape(parents)}")
+    overall = d.get("OverallBestTrainingJob")
+    if overall:
+        m = overall["FinalHyperParameterTuningJobObjectiveMetric"]
+        lines.append(f"overall best (this tuning job and its parents): [bold]{overall['TrainingJobName']}[/bold] of "
+                     f"{escape(overall['TuningJobName'])} {m['MetricName']} = {m['Value']:.6g}")
     if "EarlyStoppingNote" in d:
         lines.append(f"[yellow]note[/yellow]: {escape(d['EarlyStoppingNote'])}")
     stopped = d.get("StoppedEarly") or []

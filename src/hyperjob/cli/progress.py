@@ -43,6 +43,8 @@ class ProgressListener(TunerListener):
     def on_start(self, tuner: Tuner) -> None:
         self.tuner = tuner
         self.progress.update(self.task, completed=tuner.n_done)
+        if tuner.warm_start is not None:
+            self.console.print(escape(tuner.warm_start.summary()), highlight=False)
         if self.interactive:
             self.live = Live(self._render(), console=self.console, refresh_per_second=4, transient=False)
             self.live.start()

@@ -157,6 +157,23 @@ class WarmStart:
                 break
         return out
 
+    def summary(self) -> str:
+        """One line for the user: the parents, the type, and how many of the parents' training jobs are used."""
+        parents = ", ".join(self.parents)
+        inside = sum(1 for o in self.observations if o.inside)
+        beyond = len(self.observations) - inside
+        skipped = "; ".join(f"{n} {why}" for why, n in self.skipped.items() if n)
+        if self.type == IDENTICAL:
+            text = (f"warm start from {parents} (identical data and algorithm): {inside} of their training jobs "
+                    "count as results of this tuning job")
+            if beyond:
+                text += f", {beyond} beyond its ranges as model data for the bayesian strategy"
+        else:
+            seeds = len(self.seeds()) if self.observations else 0
+            text = (f"warm start from {parents} (transfer learning): {len(self.observations)} of their training "
+                    f"jobs map into this tuning job's ranges; their {seeds} best configurations run first")
+        return text + (f" (not used: {skipped})" if skipped else "")
+
     def attach(self, strategy: Any) -> Any:
         """Give the parents' results to a freshly built strategy; returns the strategy the Tuner should use.
 

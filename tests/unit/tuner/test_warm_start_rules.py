@@ -357,3 +357,19 @@ def test_transfer_seeds_come_on_top_of_the_bayesian_initial_design(store, parent
     strategy = load(store, child, ["parent"], TRANSFER).attach(bo)
     assert bo.n_initial == before + 3 and len(strategy.queue) == 3
     assert len(bo._losses) == 0  # the parents' values are not the model's data
+
+
+def test_summary_line_says_what_is_used():
+    from hyperjob.records import Objective
+    from hyperjob.tuner.warm_start import ParentObservation, WarmStart
+
+    obs = (ParentObservation("p1", "p1-000", {"x": 0.1}, 1.0), ParentObservation("p1", "p1-001", {"x": 0.2}, 0.5),
+           ParentObservation("p2", "p2-000", {"x": 3.0}, 0.2, inside=False))
+    ident = WarmStart("identical_data_and_algorithm", ("p1", "p2"), obs, {"not completed": 2}, Objective("l", "minimize"))
+    assert ident.summary() == (
+        "warm start from p1, p2 (identical data and algorithm): 2 of their training jobs count as results of this "
+        "tuning job, 1 beyond its ranges as model data for the bayesian strategy (not used: 2 not completed)")
+    transfer = WarmStart("transfer_learning", ("p1",), obs[:2], {}, Objective("l", "minimize"))
+    assert transfer.summary() == (
+        "warm start from p1 (transfer learning): 2 of their training jobs map into this tuning job's ranges; "
+        "their 2 best configurations run first")
