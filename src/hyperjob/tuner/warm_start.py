@@ -169,9 +169,10 @@ class WarmStart:
             if beyond:
                 text += f", {beyond} beyond its ranges as model data for the bayesian strategy"
         else:
-            seeds = len(self.seeds()) if self.observations else 0
             text = (f"warm start from {parents} (transfer learning): {len(self.observations)} of their training "
-                    f"jobs map into this tuning job's ranges; their {seeds} best configurations run first")
+                    "jobs map into this tuning job's ranges")
+            if self.observations:
+                text += f"; their {len(self.seeds())} best configurations run first"
         return text + (f" (not used: {skipped})" if skipped else "")
 
     def attach(self, strategy: Any) -> Any:

@@ -373,3 +373,6 @@ def test_summary_line_says_what_is_used():
     assert transfer.summary() == (
         "warm start from p1 (transfer learning): 2 of their training jobs map into this tuning job's ranges; "
         "their 2 best configurations run first")
+    nothing = WarmStart("transfer_learning", ("p1",), (), {"outside the child's ranges": 3}, Objective("l", "minimize"))
+    assert nothing.summary() == ("warm start from p1 (transfer learning): 0 of their training jobs map into this "
+                                 "tuning job's ranges (not used: 3 outside the child's ranges)")
