@@ -18,6 +18,16 @@ A message says what was wrong, where, and how to fix it, with the offending valu
 
 from __future__ import annotations
 
+import difflib
+from typing import Iterable
+
+
+def did_you_mean(word: str, candidates: Iterable[str], cutoff: float = 0.6) -> str:
+    """``" Did you mean 'x'?"`` for the candidate closest to ``word`` (difflib), or ``""`` when none is close:
+    the hint a SpecError message carries after naming an unknown name or value."""
+    near = difflib.get_close_matches(word, list(candidates), n=1, cutoff=cutoff)
+    return f" Did you mean {near[0]!r}?" if near else ""
+
 
 class HyperjobError(Exception):
     """Base class of every error hyperjob raises on purpose."""

@@ -19,12 +19,11 @@ Example:
 
 from __future__ import annotations
 
-import difflib
 import importlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from hyperjob.errors import SpecError
+from hyperjob.errors import SpecError, did_you_mean
 from hyperjob.executors.base import MetricDefinition
 from hyperjob.records import Objective
 
@@ -102,8 +101,7 @@ def get_algorithm(name: str) -> BuiltinAlgorithm:
         return _cache[key]
     target = _REGISTRY.get(key)
     if target is None:
-        near = difflib.get_close_matches(key, list(_REGISTRY), n=1, cutoff=0.5)
-        hint = f" Did you mean {near[0]!r}?" if near else ""
+        hint = did_you_mean(key, _REGISTRY, cutoff=0.5)
         raise SpecError(
             f"there is no built-in algorithm {name!r}.{hint} The built-in algorithms are: "
             f"{', '.join(_REGISTRY)}. Use one of them, or give a command instead of an algorithm.",

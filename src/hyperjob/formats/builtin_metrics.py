@@ -35,10 +35,11 @@ Any other built-in image (``linear-learner``, ``kmeans``, ...) is recognised, an
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 from typing import Literal
+
+from hyperjob.errors import did_you_mean
 
 __all__ = [
     "ALGORITHMS",
@@ -102,8 +103,7 @@ class BuiltinAlgorithm:
 
     def unknown_metric_message(self, metric: str) -> str:
         """What to tell a request whose objective is not one of this algorithm's metrics."""
-        close = difflib.get_close_matches(metric, self.names, n=1, cutoff=0.6)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
+        hint = did_you_mean(metric, self.names)
         return (
             f"the objective metric {metric!r} is not one that SageMaker's built-in algorithm {self.name!r} "
             f"computes.{hint} Its metrics: {', '.join(self.names)}. Use one of them, or add MetricDefinitions "

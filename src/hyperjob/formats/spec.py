@@ -25,7 +25,6 @@ Example:
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 import shlex
@@ -35,7 +34,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from hyperjob.errors import SpecError
+from hyperjob.errors import SpecError, did_you_mean
 from hyperjob.executors.base import MetricDefinition, Program
 from hyperjob.formats._base import (
     CHANNEL_NAME,
@@ -432,8 +431,7 @@ class TuningJobSpec(StrictModel):
             for key, where in [(k, "static_hyperparameters") for k in static] + [(k, "hyperparameter_ranges")
                                                                                 for k in sorted(tuned)]:
                 if isinstance(key, str) and key not in algo.hyperparameters:
-                    near = difflib.get_close_matches(key, algo.hyperparameters, n=1, cutoff=0.6)
-                    hint = f" Did you mean {near[0]!r}?" if near else ""
+                    hint = did_you_mean(key, algo.hyperparameters)
                     raise SpecError(
                         f"the built-in algorithm {algo.name!r} has no hyperparameter {key!r}.{hint} Remove or "
                         f"rename it; its hyperparameters: {', '.join(algo.hyperparameters)}.",
@@ -571,8 +569,7 @@ class TuningJobSpec(StrictModel):
             if allowed is not None:
                 for key in settings:
                     if key not in allowed:
-                        near = difflib.get_close_matches(key, allowed, n=1)
-                        hint = f" Did you mean {near[0]!r}?" if near else ""
+                        hint = did_you_mean(key, allowed)
                         known = ", ".join(allowed) if allowed else "none"
                         raise SpecError(
                             f"the {name!r} strategy has no setting {key!r}.{hint} Its settings: {known}. "

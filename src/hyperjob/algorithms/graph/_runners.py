@@ -318,6 +318,14 @@ class _LinkEval:
     generator: torch.Generator
     eval_metric: str
 
+    def _init_target(self, eval_metric: str) -> Any:
+        """Set the evaluation metric and the target edge type (``self.et``, returned: the graph must have one)."""
+        self.eval_metric = eval_metric
+        et = self.graph.target_edge_type
+        assert et is not None
+        self.et = et
+        return et
+
     def _setup_eval(self) -> None:
         et = self.graph.target_edge_type
         assert et is not None
@@ -381,10 +389,7 @@ class RGCNLinkRunner(_Base, _LinkEval):
                  eval_metric: str, topk: int | None = None) -> None:
         super().__init__(graph, hp, device, seed)
         torch.manual_seed(seed)
-        self.eval_metric = eval_metric
-        et = graph.target_edge_type
-        assert et is not None
-        self.et = et
+        et = self._init_target(eval_metric)
         held = torch.cat([graph.split.get(s, torch.empty(0, dtype=torch.int64)) for s in ("validation", "test")])
         edges, feats, reverse = message_passing_graph(graph, held)
         self.rev = reverse[et]
@@ -488,10 +493,7 @@ class KGERunner(_Base, _LinkEval):
                  eval_metric: str, topk: int | None = None) -> None:
         super().__init__(graph, hp, device, seed)
         torch.manual_seed(seed)
-        self.eval_metric = eval_metric
-        et = graph.target_edge_type
-        assert et is not None
-        self.et = et
+        et = self._init_target(eval_metric)
         self.offset: dict[str, int] = {}
         off = 0
         for t in graph.node_types:

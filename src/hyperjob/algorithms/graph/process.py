@@ -29,7 +29,6 @@ Neptune's defaults ``(0.9, 0.1, 0.0)`` for nodes and edges alike.
 
 from __future__ import annotations
 
-import difflib
 import math
 import zlib
 from pathlib import Path
@@ -42,7 +41,7 @@ import torch
 from hyperjob.algorithms.graph.metrics import IMBALANCE_RATIO, default_metric
 from hyperjob.algorithms.graph.gremlin import EdgeType, GremlinGraph, NodeSet, Property, read_gremlin_csv
 from hyperjob.algorithms.graph.processed import ProcessedGraph
-from hyperjob.errors import SpecError
+from hyperjob.errors import SpecError, did_you_mean
 
 __all__ = [
     "DEFAULT_SPLIT",
@@ -68,8 +67,7 @@ def _closest(word: str, known: Sequence[str]) -> str:
     folded = [k for k in known if k.lower() == word.lower()]
     if folded:
         return f" Did you mean {folded[0]!r}? (labels and properties are case-sensitive)"
-    close = difflib.get_close_matches(word, list(known), n=1)
-    return f" Did you mean {close[0]!r}?" if close else ""
+    return did_you_mean(word, known)
 
 
 def parse_target(graph: GremlinGraph, task: str, target: str | None) -> tuple[str, str] | EdgeType:

@@ -20,12 +20,11 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from hyperjob.errors import SpecError
+from hyperjob.errors import SpecError, did_you_mean
 from hyperjob.executors.base import MetricDefinition
 from hyperjob.records import Direction, Objective
 
@@ -299,8 +298,7 @@ def _as_choice(h: Hyperparameter, value: Any) -> str:
         text = text.lower()
     assert h.choices is not None
     if text not in h.choices:
-        near = difflib.get_close_matches(text, [str(c) for c in h.choices], n=1, cutoff=0.5)
-        hint = f" Did you mean {near[0]!r}?" if near else " Use one of these values."
+        hint = did_you_mean(text, [str(c) for c in h.choices], cutoff=0.5) or " Use one of these values."
         raise SpecError(f"must be {h.allowed}, got {value!r}.{hint}", path=f"hyperparameters.{h.name}")
     return text
 
@@ -376,8 +374,7 @@ def parse_hyperparameters(raw: Mapping[str, Any]) -> ImageClassificationHyperpar
             continue
         h = _BY_NAME.get(name)
         if h is None:
-            near = difflib.get_close_matches(name, list(_BY_NAME), n=1, cutoff=0.6)
-            hint = f" Did you mean {near[0]!r}?" if near else ""
+            hint = did_you_mean(name, _BY_NAME)
             raise SpecError(
                 f"image-classification has no hyperparameter {name!r}.{hint} Remove it or fix its name; the "
                 f"hyperparameters are listed in docs/image-classification.md.",

@@ -32,6 +32,14 @@ LARGE_BLOCKS: dict[int, tuple[str, tuple[int, ...]]] = {
 SMALL_DEPTHS = (20, 32, 44, 56, 110)
 
 
+def _shortcut(in_channels: int, out_channels: int, stride: int) -> nn.Module | None:
+    """The projection of a residual block's input (1x1 convolution and batch norm, torchvision's
+    ``downsample``) when its shape changes; ``None`` (the identity) otherwise."""
+    if stride == 1 and in_channels == out_channels:
+        return None
+    return nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride, bias=False), nn.BatchNorm2d(out_channels))
+
+
 class BasicBlock(nn.Module):
     """Two 3x3 convolutions and a shortcut (a 1x1 projection when the shape changes)."""
 
@@ -44,11 +52,7 @@ class BasicBlock(nn.Module):
         self.conv2 = nn.Conv2d(channels, channels, 3, 1, 1, bias=False)
         self.bn2 = nn.BatchNorm2d(channels)
         self.relu = nn.ReLU(inplace=True)
-        self.downsample: nn.Module | None = None
-        if stride != 1 or in_channels != channels:
-            self.downsample = nn.Sequential(
-                nn.Conv2d(in_channels, channels, 1, stride, bias=False), nn.BatchNorm2d(channels)
-            )
+        self.downsample = _shortcut(in_channels, channels, stride)
         nn.init.zeros_(self.bn2.weight)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -73,11 +77,7 @@ class Bottleneck(nn.Module):
         self.conv3 = nn.Conv2d(channels, out_channels, 1, bias=False)
         self.bn3 = nn.BatchNorm2d(out_channels)
         self.relu = nn.ReLU(inplace=True)
-        self.downsample: nn.Module | None = None
-        if stride != 1 or in_channels != out_channels:
-            self.downsample = nn.Sequential(
-                nn.Conv2d(in_channels, out_channels, 1, stride, bias=False), nn.BatchNorm2d(out_channels)
-            )
+        self.downsample = _shortcut(in_channels, out_channels, stride)
         nn.init.zeros_(self.bn3.weight)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
