@@ -10,7 +10,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Mapping, Union
+from typing import Any, Callable, Mapping, Union
 
 from hyperjob.errors import SpecError
 
@@ -113,6 +113,31 @@ class MetricValue:
     value: float
     step: int
     timestamp: float = 0.0
+
+
+@dataclass(frozen=True)
+class MetricDefinition:
+    """A metric read from the program's log lines: the first capture group of ``regex`` is the value."""
+
+    name: str
+    regex: str
+
+
+@dataclass(frozen=True)
+class Program:
+    """How to start a training program: an argument list (never a shell), its directory and environment.
+
+    ``channels`` maps an input channel name (``train``) to a local path; the program sees it as
+    ``HYPERJOB_CHANNEL_TRAIN`` and ``SM_CHANNEL_TRAIN``. ``function`` is set instead of ``command`` for an
+    in-process Python callable (``hyperjob.tune(fn, ...)``); a spec names it only (``program.function``), the
+    callable itself is given beside the spec (:meth:`hyperjob.tuner.plan.TuningPlan.from_spec`).
+    """
+
+    command: tuple[str, ...] = ()
+    working_dir: str | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    channels: Mapping[str, str] = field(default_factory=dict)
+    function: Callable[..., Any] | None = None
 
 
 @dataclass(frozen=True)

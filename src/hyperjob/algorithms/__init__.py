@@ -24,8 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from hyperjob.errors import SpecError, did_you_mean
-from hyperjob.executors.base import MetricDefinition
-from hyperjob.records import Objective
+from hyperjob.records import MetricDefinition, Objective
 
 __all__ = ["ALGORITHMS", "BuiltinAlgorithm", "get_algorithm"]
 

@@ -11,31 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Protocol, Sequence, Union, runtime_checkable
 
-from hyperjob.records import MetricValue, TrainingJobStatus
-
-
-@dataclass(frozen=True)
-class MetricDefinition:
-    """A metric read from the program's log lines: the first capture group of ``regex`` is the value."""
-
-    name: str
-    regex: str
-
-
-@dataclass(frozen=True)
-class Program:
-    """How to start a training program: an argument list (never a shell), its directory and environment.
-
-    ``channels`` maps an input channel name (``train``) to a local path; the program sees it as
-    ``HYPERJOB_CHANNEL_TRAIN`` and ``SM_CHANNEL_TRAIN``. ``function`` is set instead of ``command`` for an
-    in-process Python callable (``hyperjob.tune(fn, ...)``).
-    """
-
-    command: tuple[str, ...] = ()
-    working_dir: str | None = None
-    env: Mapping[str, str] = field(default_factory=dict)
-    channels: Mapping[str, str] = field(default_factory=dict)
-    function: Callable[..., Any] | None = None
+from hyperjob.records import MetricDefinition, MetricValue, Program, TrainingJobStatus  # noqa: F401  (re-exported)
 
 
 @dataclass(frozen=True)

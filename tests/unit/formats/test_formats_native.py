@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 
 from hyperjob.errors import SpecError
-from hyperjob.executors.base import MetricDefinition, Program
 from hyperjob.formats import load_spec
 from hyperjob.formats.spec import RangeSpec, TuningJobSpec, build_ranges
-from hyperjob.records import Direction
+from hyperjob.records import Direction, MetricDefinition, Program
 from hyperjob.space import CategoricalRange, ContinuousRange, DiscreteRange, IntegerRange, Scaling, Tier
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "specs"

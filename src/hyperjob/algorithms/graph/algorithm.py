@@ -25,8 +25,7 @@ import re
 from typing import Any
 
 from hyperjob.algorithms.graph.hyperparameters import MODEL_TASKS, applicable
-from hyperjob.executors.base import MetricDefinition
-from hyperjob.records import Direction, Objective
+from hyperjob.records import Direction, MetricDefinition, Objective
 
 __all__ = ["METRIC_DEFINITIONS", "RGCN", "TRANSE", "DISTMULT", "ROTATE", "default_ranges", "metric_regex"]
 

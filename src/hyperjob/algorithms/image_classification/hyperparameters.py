@@ -25,8 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from hyperjob.errors import SpecError, did_you_mean
-from hyperjob.executors.base import MetricDefinition
-from hyperjob.records import Direction, Objective
+from hyperjob.records import Direction, MetricDefinition, Objective
 
 __all__ = [
     "ALGORITHM",
