@@ -128,9 +128,9 @@ def test_interrupt_then_resume_finishes_with_exactly_max_jobs(tmp_path):
     from hyperjob.tuner.plan import TuningPlan
     from hyperjob.executors.base import MetricDefinition, Program
     from hyperjob.records import Objective
-    from hyperjob.api import _build_space
+    from hyperjob.formats.python_api import python_space
 
-    space = _build_space(SPACE, {"steps": 4, "sleep": 0.15})
+    space = python_space({**SPACE, "steps": 4, "sleep": 0.15})
     plan = TuningPlan(
         name="intr", space=space, objective=Objective("loss"), program=Program(command=(sys.executable, PROGRAM)),
         metric_definitions=(MetricDefinition("loss", LOSS["loss"]),), strategy="random", max_jobs=6,
@@ -161,13 +161,13 @@ def test_a_second_tuner_on_the_same_tuning_job_is_refused(tmp_path):
     from hyperjob.tuner.plan import TuningPlan
     from hyperjob.executors.base import Program
     from hyperjob.records import Objective
-    from hyperjob.api import _build_space
+    from hyperjob.formats.python_api import python_space
 
     def slow(hp):
         time.sleep(0.3)
         return hp["x"]
 
-    plan = TuningPlan(name="lk", space=_build_space({"x": SPACE["x"]}, None), objective=Objective("loss"),
+    plan = TuningPlan(name="lk", space=python_space({"x": SPACE["x"]}), objective=Objective("loss"),
                       program=Program(function=slow), strategy="random", max_jobs=8, seed=0,
                       output_dir=tmp_path / "runs", spec_json={"name": "lk"})
     db = open_store(str(tmp_path / "s.db"))

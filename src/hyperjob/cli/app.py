@@ -228,12 +228,14 @@ def resume(
         tuning = db.get_tuning_job(name)
     finally:
         db.close()
-    if tuning.spec.get("python_api"):
+    spec = TuningJobSpec.from_json(dict(tuning.spec))
+    if spec.program_is_function:
         raise TuningJobError(
-            f"tuning job {name!r} was started from Python (hyperjob.tune); resume it from Python with "
+            f"tuning job {name!r} trains the Python function {spec.program.function!r} (it was started with "
+            f"hyperjob.tune), which only a Python process holds. Resume it from Python with "
             f"hyperjob.tune(..., name={name!r}, resume=True)."
         )
-    plan = TuningPlan.from_spec(TuningJobSpec.from_json(dict(tuning.spec)))
+    plan = TuningPlan.from_spec(spec)
     _run(plan, store_url, resume=True, quiet=quiet)
 
 

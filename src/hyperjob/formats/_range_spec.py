@@ -141,7 +141,8 @@ class RangeSpec(StrictModel):
             for name in ("min_value", "max_value"):
                 if getattr(self, name) is None:
                     raise SpecError(
-                        f"a {self.type} range needs {name}. Add it, e.g. min_value: 0.001 and max_value: 0.1.",
+                        f"{'an' if self.type == 'integer' else 'a'} {self.type} range needs {name}. Add it, e.g. "
+                        "min_value: 0.001 and max_value: 0.1.",
                         path=name,
                     )
             if self.values is not None:

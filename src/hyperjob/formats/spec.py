@@ -1,8 +1,9 @@
 """The tuning-job spec: the one validated description of a tuning job that every format is read into.
 
-``job.yaml`` / ``job.json`` (:mod:`hyperjob.formats.job_yaml`) and SageMaker's ``CreateHyperParameterTuningJob``
-request (:mod:`hyperjob.formats.sagemaker`) are both turned into a :class:`TuningJobSpec`; the Tuner works
-from it, and the store keeps :meth:`TuningJobSpec.to_json` so that ``hyperjob resume`` can rebuild it with
+``job.yaml`` / ``job.json`` (:mod:`hyperjob.formats.job_yaml`), SageMaker's ``CreateHyperParameterTuningJob``
+request (:mod:`hyperjob.formats.sagemaker`), a Neptune ML configuration (:mod:`hyperjob.formats.neptune`) and
+the arguments of ``hyperjob.tune`` (:mod:`hyperjob.formats.python_api`) are all turned into a
+:class:`TuningJobSpec`; the Tuner works from it (``TuningPlan.from_spec``), and the store keeps :meth:`TuningJobSpec.to_json` so that ``hyperjob resume`` can rebuild it with
 :meth:`TuningJobSpec.from_json`. ``docs/spec.md`` is the user's reference of the fields.
 
 Every model is frozen and refuses unknown fields. Every validation error is a
@@ -30,12 +31,11 @@ import re
 import shlex
 import sys
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from hyperjob.errors import SpecError, did_you_mean
-from hyperjob.executors.base import MetricDefinition, Program
 from hyperjob.formats._base import (
     CHANNEL_NAME,
     ENV_NAME,
@@ -49,7 +49,7 @@ from hyperjob.formats._base import (
     off_auto,
 )
 from hyperjob.formats._range_spec import RangeSpec, build_ranges
-from hyperjob.records import Direction, Objective
+from hyperjob.records import Direction, MetricDefinition, Objective, Program
 from hyperjob.space import SearchSpace
 
 __all__ = [
@@ -68,6 +68,7 @@ __all__ = [
     "TuningJobSpec",
     "WarmStartSpec",
     "build_ranges",
+    "space_from_parts",
     "spec_warnings",
 ]
 
@@ -83,11 +84,19 @@ OffAuto = Literal["off", "auto"]
 class ProgramSpec(StrictModel):
     """The training program: an argument list (never a shell), its directory, environment and input channels.
 
+    A program is one of three kinds: a ``command``, a built-in ``algorithm``, or a Python ``function``
+    (``hyperjob.tune(train_fn, ...)``). A function cannot be stored as JSON, so the spec only names it
+    (``"module:qualname"``, for people and for ``hyperjob resume``, which refuses it); the callable itself is
+    given beside the spec (:meth:`hyperjob.tuner.plan.TuningPlan.from_spec`).
+
     Attributes:
         command: the program and its arguments, e.g. ``["python", "train.py"]``; every hyperparameter is
-            appended as ``--name value``. Filled in as ``[sys.executable, "-m", <module>]`` for an algorithm.
+            appended as ``--name value``. Filled in as ``[sys.executable, "-m", <module>]`` for an algorithm;
+            ``None`` for a function.
         algorithm: a built-in algorithm (``image-classification``, see :mod:`hyperjob.algorithms`) run instead
             of a command; giving both is an error.
+        function: the name of the Python function that is the training program (``"train:fit"``), set by
+            ``hyperjob.tune``; giving it with a command or an algorithm is an error.
         working_dir: the directory it runs in (``None``: the directory hyperjob runs in). Loaders resolve a
             relative one against the spec file's directory.
         env: extra environment variables (numbers are turned into strings).
@@ -95,8 +104,9 @@ class ProgramSpec(StrictModel):
             ``HYPERJOB_CHANNEL_<NAME>``.
     """
 
-    command: list[str] = Field(default=None, min_length=1)  # type: ignore[assignment]  # filled by _algorithm
+    command: list[str] | None = Field(default=None, min_length=1)  # filled by _algorithm, None for a function
     algorithm: str | None = None
+    function: str | None = None
     working_dir: str | None = None
     env: dict[str, str] = Field(default_factory=dict)
     channels: dict[str, str] = Field(default_factory=dict)
@@ -105,6 +115,15 @@ class ProgramSpec(StrictModel):
     @classmethod
     def _algorithm(cls, data: Any) -> Any:
         if not isinstance(data, Mapping):
+            return data
+        if data.get("function") is not None:
+            other = next((k for k in ("command", "algorithm") if data.get(k) is not None), None)
+            if other is not None:
+                raise SpecError(
+                    f"names the Python function {data['function']!r} and also a {other} ({data[other]!r}); a "
+                    f"program is one of them. Remove {other}, or function.",
+                    path="function",
+                )
             return data
         if data.get("algorithm") is None:
             if data.get("command") is None:
@@ -139,7 +158,7 @@ class ProgramSpec(StrictModel):
             except ValueError:
                 parts = value.split()
             raise SpecError(
-                f"must be a list of arguments (it never runs through a shell), got the string {value!r}. "
+                f"must be a list of arguments (it is never run through a shell), got the string {value!r}. "
                 f"Write it as a list: {json.dumps(parts)}."
             )
         if isinstance(value, list):
@@ -148,11 +167,18 @@ class ProgramSpec(StrictModel):
 
     @field_validator("command")
     @classmethod
-    def _command_program(cls, value: list[str]) -> list[str]:
-        if not value[0].strip():
+    def _command_program(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and not value[0].strip():
             raise SpecError(
                 "the first argument, the program to run, is empty. Name it, e.g. [python, train.py].", path="[0]"
             )
+        return value
+
+    @field_validator("function")
+    @classmethod
+    def _function(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise SpecError("is empty. Name the function (module:qualname), or leave the field out.")
         return value
 
     @field_validator("working_dir")
@@ -601,28 +627,12 @@ class TuningJobSpec(StrictModel):
         """The search space: the ranges (in order) and the static hyperparameters.
 
         When ranges carry a tier, :meth:`SearchSpace.for_budget` applies the budget (``limits.max_jobs``):
-        ranges of untuned tiers become static at their default.
+        ranges of untuned tiers become static at their default (:func:`space_from_parts`).
 
         Raises:
             SpecError: a range is invalid, or a name is both static and tuned.
         """
-        ranges = build_ranges(self.hyperparameter_ranges, path="hyperparameter_ranges")
-        try:
-            space = SearchSpace(ranges=tuple(ranges), static=self.static_hyperparameters)
-        except SpecError as exc:
-            path = exc.path or ""
-            if path.startswith("hyperparameters."):
-                path = "static_hyperparameters." + path[len("hyperparameters."):]
-            raise SpecError(exc.message, path=path or "static_hyperparameters") from None
-        if self.limits.max_jobs is not None and any(r.tier is not None for r in ranges):
-            try:
-                space = space.for_budget(self.limits.max_jobs)
-            except SpecError as exc:
-                path = exc.path or ""
-                if path.startswith("hyperparameters."):
-                    path = "hyperparameter_ranges." + path[len("hyperparameters."):]
-                raise SpecError(exc.message, path=path or "hyperparameter_ranges") from None
-        return space
+        return space_from_parts(self.hyperparameter_ranges, self.static_hyperparameters, self.limits.max_jobs)
 
     def build_objective(self) -> Objective:
         """The objective record (metric name and direction)."""
@@ -633,11 +643,42 @@ class TuningJobSpec(StrictModel):
         """The metric definitions, as the executor takes them."""
         return [MetricDefinition(d.name, d.regex) for d in self.metric_definitions]
 
-    def build_program(self) -> Program:
+    @property
+    def program_is_function(self) -> bool:
+        """Whether the training program is a Python function (``program.function``), which only the Python
+        process that started the tuning job holds: it cannot be resumed or run from the command line."""
+        return self.program.function is not None
+
+    def build_program(self, function: Callable[..., Any] | None = None) -> Program:
         """The training program, as the executor takes it (a built-in algorithm's command is
-        ``[sys.executable, "-m", <module>]``, filled in when the spec was validated)."""
+        ``[sys.executable, "-m", <module>]``, filled in when the spec was validated).
+
+        Args:
+            function: the callable of a spec whose program is a Python function (``program.function`` names
+                it); must be ``None`` for a command or an algorithm.
+
+        Raises:
+            SpecError: a function program without its callable (e.g. read back from the store), or a callable
+                given for a command.
+        """
         p = self.program
-        return Program(command=tuple(p.command), working_dir=p.working_dir, env=dict(p.env),
+        if p.function is not None:
+            if function is None or not callable(function):
+                raise SpecError(
+                    f"the training program is the Python function {p.function!r}, which a spec cannot hold, and "
+                    f"no callable was given (got {function!r}). Run it from Python: hyperjob.tune(train_fn, ..., "
+                    f"name={self.name!r}, resume=True) continues it.",
+                    path="program.function",
+                )
+            return Program(working_dir=p.working_dir, env=dict(p.env), channels=dict(p.channels),
+                           function=function)
+        if function is not None:
+            raise SpecError(
+                f"a function ({function!r}) was given for a program that is a command ({p.command!r}). Give one "
+                "of them: leave the function out, or set program.function instead of the command.",
+                path="program",
+            )
+        return Program(command=tuple(p.command or ()), working_dir=p.working_dir, env=dict(p.env),
                        channels=dict(p.channels))
 
     # -- storage ------------------------------------------------------------------------------------------
@@ -653,6 +694,10 @@ class TuningJobSpec(StrictModel):
     def from_json(cls, data: Mapping[str, Any] | str, source: str | None = None) -> "TuningJobSpec":
         """Rebuild a spec from :meth:`to_json`'s data (a mapping or a JSON string).
 
+        A spec that ``hyperjob.tune`` stored before its tuning jobs had real specs (``"python_api": true``,
+        no ``program``) is read as the spec of a Python function (:func:`_from_python_api_record`: the one
+        place that knows that old shape).
+
         Raises:
             SpecError: the data is not a valid spec (e.g. written by an incompatible version).
         """
@@ -662,6 +707,8 @@ class TuningJobSpec(StrictModel):
             except json.JSONDecodeError as exc:
                 raise SpecError(f"the stored spec is not valid JSON: {exc}.", source=source) from None
         try:
+            if isinstance(data, Mapping) and data.get("python_api") is True:
+                data = _from_python_api_record(data)
             return cls.model_validate(data)
         except SpecError as exc:
             raise exc.at(source=source) if source else exc from None
@@ -669,6 +716,68 @@ class TuningJobSpec(StrictModel):
 
 # --------------------------------------------------------------------------------------------------------------
 # functions
+
+def space_from_parts(ranges: Mapping[str, Any], static: Mapping[str, Any], max_jobs: int | None = None
+                     ) -> SearchSpace:
+    """The search space of ``hyperparameter_ranges`` and ``static_hyperparameters`` (the spec's and
+    ``AskTell``'s builder): ranges built by :func:`build_ranges`, then, when a range carries a tier and a budget
+    is given, :meth:`SearchSpace.for_budget` (ranges of untuned tiers become static at their default).
+
+    Args:
+        ranges: name -> range, in job.yaml's ``hyperparameter_ranges`` syntax (or :class:`RangeSpec`, or a
+            :mod:`hyperjob.space` range).
+        static: name -> value of the static hyperparameters.
+        max_jobs: the budget that picks the tiers (``None``: tiers are not applied).
+
+    Raises:
+        SpecError: at ``hyperparameter_ranges.<name>...`` or ``static_hyperparameters.<name>``.
+    """
+    built = build_ranges(ranges, path="hyperparameter_ranges")
+    try:
+        space = SearchSpace(ranges=tuple(built), static=dict(static))
+    except SpecError as exc:
+        raise SpecError(exc.message, path=_moved(exc.path, "static_hyperparameters")) from None
+    if max_jobs is not None and any(r.tier is not None for r in built):
+        try:
+            space = space.for_budget(max_jobs)
+        except SpecError as exc:
+            raise SpecError(exc.message, path=_moved(exc.path, "hyperparameter_ranges")) from None
+    return space
+
+
+def _moved(path: str | None, at: str) -> str:
+    """A :mod:`hyperjob.space` error's path (``hyperparameters.<name>...``) moved to the spec's field ``at``."""
+    path = path or ""
+    if path.startswith("hyperparameters."):
+        return at + "." + path[len("hyperparameters."):]
+    return path or at
+
+
+def _from_python_api_record(data: Mapping[str, Any]) -> dict[str, Any]:
+    """An old store's record of a ``hyperjob.tune`` job (``"python_api": true``: ranges, objective, strategy and
+    limits, no program) as a spec of a Python function whose name was not recorded. What such a record lacks
+    takes the defaults ``hyperjob.tune`` had then (minimize, 20 training jobs).
+
+    Raises:
+        SpecError: it was recorded without its hyperparameter ranges (older still).
+    """
+    d = {k: v for k, v in data.items() if k != "python_api"}
+    if not d.get("hyperparameter_ranges"):
+        raise SpecError(
+            "it is a hyperjob.tune record written without its hyperparameter ranges, so its space cannot be "
+            "rebuilt. Run that tuning job again with this version of hyperjob.",
+            path="hyperparameter_ranges",
+        )
+    d["program"] = {"function": "(not recorded)"}
+    d["source_format"] = "python"
+    objective = d.get("objective")
+    if isinstance(objective, Mapping) and "type" not in objective:
+        d["objective"] = {**objective, "type": "minimize"}
+    limits = d.get("limits")
+    if limits is None or (isinstance(limits, Mapping) and "max_jobs" not in limits):
+        d["limits"] = {**(limits or {}), "max_jobs": 20}
+    return d
+
 
 def _strategy_settings(name: str) -> tuple[str, ...] | None:
     """The settings the strategy accepts, or ``None`` when unknown (not available here, or ``**settings``)."""

@@ -1,15 +1,15 @@
-"""A tuning job, resolved: what the Tuner needs, whichever way the user declared it (spec file or Python call)."""
+"""A tuning job, resolved: what the Tuner needs, built from its spec (:meth:`TuningPlan.from_spec`), whichever way
+the user declared it (a spec file, or a Python call read into a spec by :mod:`hyperjob.formats.python_api`)."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from hyperjob.errors import SpecError
-from hyperjob.executors.base import MetricDefinition, Program
-from hyperjob.records import Objective
+from hyperjob.records import MetricDefinition, Objective, Program
 from hyperjob.space import SearchSpace
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -41,8 +41,8 @@ class TuningPlan:
         output_dir: where training-job directories go (``<output_dir>/<name>/<training job>/``).
         early_stopping: ``off`` or ``auto``.
         grace_period_s: SIGTERM-to-SIGKILL delay when stopping a training job.
-        spec_json: the declaration as JSON-able data, kept in the store (``None`` for a Python callable,
-            which cannot be resumed from the command line).
+        spec_json: the spec as JSON-able data (``TuningJobSpec.to_json``), kept in the store; ``None`` only for
+            a plan built by hand (tests).
         warnings: things the user should be told once (unknown fields, features not run yet).
     """
 
@@ -94,8 +94,17 @@ class TuningPlan:
         return min(self.max_jobs, max(3, self.max_parallel_jobs))
 
     @classmethod
-    def from_spec(cls, spec: "TuningJobSpec") -> "TuningPlan":
-        """Resolve a validated spec (``hyperjob.formats``) into a plan."""
+    def from_spec(cls, spec: "TuningJobSpec", function: Callable[..., Any] | None = None) -> "TuningPlan":
+        """Resolve a validated spec (``hyperjob.formats``) into a plan.
+
+        Args:
+            spec: the tuning job.
+            function: the training function, when the spec's program is one (``program.function`` names it;
+                a spec cannot hold the callable itself); ``None`` for a command or an algorithm.
+
+        Raises:
+            SpecError: a function program without its callable, or a callable for a command.
+        """
         limits = spec.limits
         completion = spec.completion
         parents: tuple[str, ...] = ()
@@ -105,7 +114,7 @@ class TuningPlan:
             name=spec.name,
             space=spec.build_space(),
             objective=spec.build_objective(),
-            program=spec.build_program(),
+            program=spec.build_program(function),
             metric_definitions=tuple(spec.build_metric_definitions()),
             strategy=spec.strategy.name,
             strategy_settings=dict(spec.strategy.settings),

@@ -387,21 +387,10 @@ def parent_space_and_objective(record: TuningJobRecord) -> tuple[SearchSpace, Ob
         WarmStartError: the recorded spec cannot be read back (e.g. a Python-API tuning job recorded by a
             version that did not keep its ranges).
     """
-    from hyperjob.tuner.describe import objective_of
+    from hyperjob.formats.spec import TuningJobSpec
 
-    spec = dict(record.spec or {})
     try:
-        if spec.get("python_api"):
-            if "hyperparameter_ranges" not in spec:
-                raise SpecError("it was recorded without its hyperparameter ranges")
-            from hyperjob.formats.spec import build_ranges
-
-            ranges = build_ranges(spec["hyperparameter_ranges"], path="hyperparameter_ranges")
-            space = SearchSpace(ranges=tuple(ranges), static=dict(spec.get("static_hyperparameters") or {}))
-            return space, objective_of(record)
-        from hyperjob.formats.spec import TuningJobSpec
-
-        parsed = TuningJobSpec.from_json(spec)
+        parsed = TuningJobSpec.from_json(dict(record.spec or {}))
         return parsed.build_space(), parsed.build_objective()
     except SpecError as exc:
         raise WarmStartError(

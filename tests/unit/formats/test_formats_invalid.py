@@ -94,7 +94,7 @@ NATIVE_CASES: list[tuple[str, Any, str | None, tuple[str, ...]]] = [
     ("missing-program", put("program", DROP), "program", ("required", "command: [python, train.py]")),
     ("missing-objective", put("objective", DROP), "objective", ("required", "metric: val_loss, type: minimize")),
     ("command-string", put("program.command", "python train.py --x 1"), "program.command",
-     ("never runs through a shell", '["python", "train.py", "--x", "1"]')),
+     ("is never run through a shell", '["python", "train.py", "--x", "1"]')),
     ("command-empty", put("program.command", []), "program.command", ("at least 1",)),
     ("command-empty-program", put("program.command", ["", "x"]), "program.command[0]", ("empty", "Name it")),
     ("env-bad-name", put("program.env", {"1X": "a"}), "program.env.1X", ("environment variable name",)),
