@@ -13,8 +13,33 @@ Example (a quadratic in place of a training run)::
     >>> value < 1.5
     True
 
+The space takes exactly what ``hyperjob.tune`` takes: job.yaml's ``hyperparameter_ranges`` syntax (``inc_strategy``,
+``discrete``, ``tier``...) with static hyperparameters as plain values, built by the spec's own builder
+(:func:`hyperjob.formats.python_api.python_space`); ranges with a tier need ``max_jobs``, the budget that picks
+the tuned tiers.
+
 ``tell`` also takes a dict of metrics (the objective's metric is picked out), intermediate values
 (``step=``) and failures (``failed="reason"``); a configuration that was never asked is accepted as extra data.
+
+**Stopping early.** With the ``hyperband`` strategy (its rungs) or ``early_stopping="auto"`` (the median rule,
+:class:`~hyperjob.stopping.median.MedianStopper`), ``tell(s, value, step=k)`` returns a :class:`TellResult`
+from the same stopper the Tuner uses: stop training ``s`` when ``.stop`` is true (``.reason`` says why). A
+stopped suggestion is finished: it is no longer pending, and its last value counts as a result at a lower
+resource, as a stopped training job's does (a stop at hyperband's ``max_resource`` is a final value). The step
+is the resource (epochs done); as in the Tuner, a suggestion whose first step is 0 counts from 0 and its values
+are at step + 1. Without a stopper, ``tell`` returns ``None``::
+
+    >>> at = AskTell({"x": {"min_value": 0.0, "max_value": 1.0}}, objective="loss", strategy="random",
+    ...              seed=0, early_stopping="auto")
+    >>> for s in at.ask(3):
+    ...     for epoch in (1, 2):
+    ...         _ = at.tell(s, 1.0, step=epoch)
+    ...     at.tell(s, 1.0)
+    >>> late = at.ask()
+    >>> _ = at.tell(late, 5.0, step=1)   # its first value: the median rule waits
+    >>> verdict = at.tell(late, 5.0, step=2)
+    >>> verdict.stop, late in at.pending
+    (True, False)
 """
 
 from __future__ import annotations
@@ -25,7 +50,8 @@ from typing import Any, Mapping, Union
 
 from hyperjob.errors import SpecError, StrategyError
 from hyperjob.records import Configuration, Direction, Failed, Final, Intermediate, Objective, Pending
-from hyperjob.space import CategoricalRange, ContinuousRange, IntegerRange, Range, SearchSpace
+from hyperjob.space import SearchSpace
+from hyperjob.stopping.base import Decision, EarlyStopper
 from hyperjob.strategies.base import Strategy
 from hyperjob.strategies.registry import create_strategy
 
@@ -50,6 +76,23 @@ class Suggestion:
         return {**self.static, **self.config}
 
 
+@dataclass(frozen=True)
+class TellResult:
+    """What :meth:`AskTell.tell` returns for an intermediate value when a stopper runs (hyperband's rungs, or
+    early stopping ``auto``).
+
+    Attributes:
+        stop: stop training this suggestion now (it is finished: tell it nothing more).
+        reason: why, or why it goes on, in one sentence.
+        decision: the stopper's own :class:`~hyperjob.stopping.base.Decision` (rule, threshold, rung...), or
+            ``None`` when the value needed none (e.g. between two rungs, or a value that is not finite).
+    """
+
+    stop: bool
+    reason: str
+    decision: Decision | None = None
+
+
 @dataclass
 class _Entry:
     suggestion: Suggestion
@@ -57,6 +100,8 @@ class _Entry:
     value: float | None = None
     reason: str | None = None
     finished: bool = False
+    stopped: bool = False
+    offset: int | None = None  # resource = step + offset (the Tuner's rule)
     intermediate: list[tuple[int, float]] = field(default_factory=list)
 
 
@@ -67,19 +112,25 @@ class AskTell:
     """A strategy behind ``ask()`` / ``tell()``, for users who run training themselves.
 
     Args:
-        space: a :class:`SearchSpace`, or a dict: ``name -> {"type": "continuous" | "integer" | "categorical",
-            "min_value"/"min", "max_value"/"max", "scaling", "values", "default"}``; a value that is not a dict
-            is a static hyperparameter.
+        space: a :class:`SearchSpace`, or a dict in job.yaml's ``hyperparameter_ranges`` syntax, as
+            ``hyperjob.tune`` takes it: ``name -> {"type": "continuous" | "integer" | "categorical" |
+            "discrete", "min_value"/"min", "max_value"/"max", "scaling", "values", "inc_strategy", "inc_val",
+            "tier", "default"}``; a value that is not a dict is a static hyperparameter.
         objective: the metric's name, or an :class:`Objective`.
         maximize: ``True`` to maximize the metric, ``False`` to minimize it; ``None`` (default) keeps an
             :class:`Objective`'s direction, or minimizes a metric given by name.
-        strategy: ``'bayesian'`` (default, as in a spec; needs ``pip install 'hyperjob[bo]'``), ``'random'`` or
-            ``'grid'``; SageMaker's spellings work too.
+        strategy: ``'bayesian'`` (default, as in a spec; needs ``pip install 'hyperjob[bo]'``), ``'random'``,
+            ``'grid'`` or ``'hyperband'`` (whose rungs then decide on intermediate values); SageMaker's
+            spellings work too.
         seed: a non-negative integer for reproducible suggestions.
-        **settings: the strategy's own settings.
+        early_stopping: ``'off'`` (default) or ``'auto'``: the median rule decides on intermediate values
+            (not with ``hyperband``, which stops with its rungs).
+        max_jobs: the training runs you mean to make; needed (and only used) when ranges have a tier: fewer
+            than 10 tunes tier 1, 10 to 50 tiers 1 and 2, more all three; the others keep their default.
+        **settings: the strategy's own settings (e.g. hyperband's ``min_resource``, ``max_resource``).
 
     Raises:
-        SpecError: a bad space, objective, strategy name or setting.
+        SpecError: a bad space, objective, strategy name or setting, or early stopping.
     """
 
     def __init__(
@@ -89,11 +140,33 @@ class AskTell:
         maximize: bool | None = None,
         strategy: str = "bayesian",
         seed: int | None = None,
+        *,
+        early_stopping: str = "off",
+        max_jobs: int | None = None,
         **settings: Any,
     ) -> None:
-        self.space: SearchSpace = space if isinstance(space, SearchSpace) else _ranges_from_dict(space)
+        from hyperjob.formats.python_api import python_space
+
+        self.space: SearchSpace = python_space(space, max_jobs)
         self.objective: Objective = _objective(objective, maximize)
+        early = _early_stopping(early_stopping)
         self.strategy: Strategy = create_strategy(strategy, self.space, self.objective, seed=seed, **settings)
+        #: what decides on intermediate values (as in the Tuner), or ``None``
+        self.stopper: EarlyStopper | None = None
+        make_stopper = getattr(self.strategy, "make_stopper", None)  # the Tuner asks the strategy the same way
+        if make_stopper is not None:
+            if early == "auto":
+                raise SpecError(
+                    f"early_stopping 'auto' cannot be used with the {type(self.strategy).__name__}, which stops "
+                    "training jobs itself with its rungs (SageMaker's rule). Pass early_stopping='off', or use "
+                    "another strategy.",
+                    path="early_stopping",
+                )
+            self.stopper = make_stopper()
+        elif early == "auto":
+            from hyperjob.stopping.median import MedianStopper
+
+            self.stopper = MedianStopper(self.objective)
         self._entries: list[_Entry] = []
 
     # -- ask ------------------------------------------------------------------------------------------------
@@ -130,25 +203,38 @@ class AskTell:
         *,
         step: int | None = None,
         failed: str | None = None,
-    ) -> None:
+    ) -> TellResult | None:
         """Report the result of a suggestion.
 
         Args:
             suggestion: what :meth:`ask` returned, its ``id``, or a configuration (a dict of the tuned
                 hyperparameters; one that was never asked is accepted as extra data).
-            value: the objective's value, or a dict of metrics that holds the objective's metric. A value that
-                is not finite (NaN, inf) is recorded as a failure.
-            step: give it for an intermediate value (e.g. the epoch); leave it out for the final value.
+            value: the objective's value, or a dict of metrics that holds the objective's metric. A final value
+                that is not finite (NaN, inf) is recorded as a failure; an intermediate one is ignored.
+            step: give it for an intermediate value: the resource it was reached at (e.g. the epoch); leave it
+                out for the final value.
             failed: the reason the evaluation failed, instead of a value.
+
+        Returns:
+            For an intermediate value when a stopper runs (``hyperband``, or ``early_stopping='auto'``): a
+            :class:`TellResult`; stop training when its ``stop`` is true (the suggestion is then finished).
+            Otherwise ``None``.
 
         Raises:
             SpecError: an unknown id, a configuration outside the space, no value and no failure (or both), a
-                metrics dict without the objective's metric, or a result for a suggestion already finished.
+                metrics dict without the objective's metric, or a result for a suggestion already finished
+                (or stopped).
         """
         found = self._entry(suggestion)
         entry = found if isinstance(found, _Entry) else None
         where = f"suggestion {entry.suggestion.id}" if entry else f"the configuration {found!r}"
         if entry is not None and entry.finished:
+            if entry.stopped:
+                raise SpecError(
+                    f"{where} ({entry.suggestion.config!r}) was stopped early ({entry.reason}). Stop training it "
+                    "when tell returns stop=True, and ask() for another.",
+                    path="tell",
+                )
             raise SpecError(
                 f"{where} ({entry.suggestion.config!r}) already has its final result. Tell each suggestion "
                 "once (intermediate values go with step=), or ask() again.",
@@ -179,9 +265,7 @@ class AskTell:
             self._finish(entry, None, str(failed))
             self.strategy.observe(Failed(config, reason=str(failed), training_job=job))
         elif step is not None:
-            if math.isfinite(number):  # a non-finite intermediate value carries no information
-                entry.intermediate.append((step, number))
-                self.strategy.observe(Intermediate(config, step=step, value=number, training_job=job))
+            return self._intermediate(entry, step, number)
         elif not math.isfinite(number):
             reason = f"the objective {self.objective.metric!r} was {number!r}"
             self._finish(entry, None, reason)
@@ -189,6 +273,35 @@ class AskTell:
         else:
             self._finish(entry, number, None)
             self.strategy.observe(Final(config, number, training_job=job))
+        return None
+
+    def _intermediate(self, entry: _Entry, step: int, number: float) -> TellResult | None:
+        """An intermediate value: to the strategy, then to the stopper, as the Tuner does with a reported value."""
+        if not math.isfinite(number):  # a non-finite intermediate value carries no information
+            return None if self.stopper is None else TellResult(False, "a value that is not finite is not judged")
+        if entry.offset is None:
+            from hyperjob.tuner.loop import resource_offset  # the Tuner's rule: steps from 0 count epochs done
+
+            entry.offset = resource_offset(step)
+        resource = step + entry.offset
+        config, job = dict(entry.suggestion.config), str(entry.suggestion.id)
+        entry.intermediate.append((step, number))
+        self.strategy.observe(Intermediate(config, step=resource, value=number, training_job=job))
+        if self.stopper is None:
+            return None
+        decision = self.stopper.decide(job, entry.suggestion.id, resource, number)
+        if decision is None:
+            return TellResult(False, f"no stopping rule decides at step {step}: go on")
+        if decision.stop:
+            if decision.rule == "max_resource":  # hyperband: it had its whole resource, the value is final
+                self._finish(entry, number, decision.reason)
+                self.strategy.observe(Final(config, number, training_job=job, step=resource))
+            else:
+                self._finish(entry, None, decision.reason)
+                entry.stopped = True
+                self.strategy.observe(Intermediate(config, step=resource, value=number, training_job=job,
+                                                   stopped=True))
+        return TellResult(decision.stop, decision.reason, decision)
 
     # -- results --------------------------------------------------------------------------------------------
     @property
@@ -202,7 +315,8 @@ class AskTell:
 
     @property
     def results(self) -> list[tuple[Suggestion, float | None]]:
-        """Every finished suggestion with its final value (``None`` for a failure), in the order asked."""
+        """Every finished suggestion with its final value (``None`` for a failure or a suggestion stopped early),
+        in the order asked."""
         return [(e.suggestion, e.value) for e in self._entries if e.finished]
 
     @property
@@ -267,83 +381,14 @@ class AskTell:
         entry.finished, entry.value, entry.reason = True, value, reason
 
 
-# ----------------------------------------------------------------------------------------------------------
-# The dict form of a space (small on purpose: the job.yaml parser owns the full format).
+def _early_stopping(value: Any) -> str:
+    """``off`` or ``auto`` (any case; ``False``/``True``), as a spec reads ``early_stopping``."""
+    from hyperjob.formats._base import off_auto
 
-_TYPES: dict[str, type] = {
-    "continuous": ContinuousRange,
-    "integer": IntegerRange,
-    "categorical": CategoricalRange,
-}
-_KEYS = ("type", "min_value", "max_value", "min", "max", "scaling", "values", "default")
-
-
-def _ranges_from_dict(spec: Mapping[str, Any]) -> SearchSpace:
-    """A :class:`SearchSpace` from ``{name: {"type": ..., ...} | static value}``.
-
-    Raises:
-        SpecError: at ``hyperparameters.<name>`` for an unknown type or key, a missing bound or values, or
-            whatever the range itself rejects.
-    """
-    if not isinstance(spec, Mapping):
-        raise SpecError(
-            f"the space must be a SearchSpace or a dict of hyperparameters, got {spec!r}.", path="hyperparameters"
-        )
-    ranges: list[Range] = []
-    static: dict[str, Any] = {}
-    for name, item in spec.items():
-        path = f"hyperparameters.{name}"
-        if not isinstance(name, str) or not name.strip():
-            raise SpecError(f"a hyperparameter name must be a non-empty string, got {name!r}.", path="hyperparameters")
-        if not isinstance(item, Mapping):
-            static[name] = item
-            continue
-        unknown = [k for k in item if k not in _KEYS]
-        if unknown:
-            raise SpecError(
-                f"unknown key {unknown[0]!r}. Use {', '.join(_KEYS)} (a static hyperparameter is a plain value, "
-                "not a dict).",
-                path=f"{path}.{unknown[0]}",
-            )
-        kind = item.get("type")
-        if kind is None:
-            raise SpecError(
-                f"a range needs a type, got {dict(item)!r}. Add type: 'continuous', 'integer' or 'categorical'.",
-                path=f"{path}.type",
-            )
-        cls = _TYPES.get(str(kind).strip().lower())
-        if cls is None:
-            raise SpecError(
-                f"unknown type {kind!r}. Use 'continuous', 'integer' or 'categorical'.", path=f"{path}.type"
-            )
-        common: dict[str, Any] = {"name": name, "default": item.get("default")}
-        if cls is CategoricalRange:
-            extra = [k for k in ("min_value", "max_value", "min", "max", "scaling") if k in item]
-            if extra:
-                raise SpecError(
-                    f"a categorical range takes values only, got {extra[0]!r}. Remove it, or use type "
-                    "'continuous' or 'integer'.",
-                    path=f"{path}.{extra[0]}",
-                )
-            if "values" not in item:
-                raise SpecError("a categorical range needs values, e.g. values: ['a', 'b'].", path=f"{path}.values")
-            ranges.append(CategoricalRange(values=item["values"], **common))
-            continue
-        if "values" in item:
-            raise SpecError(
-                f"a {str(kind).strip().lower()} range takes min_value and max_value, not values. Use type "
-                "'categorical' to list values.",
-                path=f"{path}.values",
-            )
-        bounds = {}
-        for long, short in (("min_value", "min"), ("max_value", "max")):
-            if long in item and short in item:
-                raise SpecError(f"give {long} or {short}, not both.", path=f"{path}.{long}")
-            if long not in item and short not in item:
-                raise SpecError(f"a {str(kind).strip().lower()} range needs {long}.", path=f"{path}.{long}")
-            bounds[long] = item[long] if long in item else item[short]
-        ranges.append(cls(scaling=item.get("scaling"), **bounds, **common))
-    return SearchSpace(ranges=tuple(ranges), static=static)
+    early = off_auto(value)
+    if early not in ("off", "auto"):
+        raise SpecError(f"must be one of 'off' or 'auto', got {value!r}. Use one of them.", path="early_stopping")
+    return str(early)
 
 
 def _objective(objective: str | Objective, maximize: bool | None) -> Objective:
@@ -362,4 +407,4 @@ def _objective(objective: str | Objective, maximize: bool | None) -> Objective:
     return Objective(objective, Direction.MAXIMIZE if maximize else Direction.MINIMIZE)
 
 
-__all__ = ["AskTell", "Suggestion"]
+__all__ = ["AskTell", "Suggestion", "TellResult"]

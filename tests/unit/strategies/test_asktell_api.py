@@ -13,8 +13,11 @@ import hyperjob
 from hyperjob import AskTell, Suggestion
 from hyperjob.errors import SpecError, StrategyError
 from hyperjob.records import Direction, Objective
-from hyperjob.space import CategoricalRange, ContinuousRange, IntegerRange, Scaling, SearchSpace
-from hyperjob.strategies.asktell import _ranges_from_dict
+from hyperjob.formats.spec import TuningJobSpec
+from hyperjob.space import CategoricalRange, ContinuousRange, DiscreteRange, IntegerRange, Scaling, SearchSpace
+from hyperjob.stopping.median import MedianStopper
+from hyperjob.strategies.asktell import TellResult
+from hyperjob.strategies.hyperband import HyperbandStrategy
 
 SPACE = {
     "x": {"type": "continuous", "min_value": -3.0, "max_value": 3.0, "scaling": "linear"},
@@ -194,9 +197,9 @@ def test_a_search_space_object_is_used_as_it_is() -> None:
     assert at.space is space and sorted(s.config["n"] for s in at.ask(3)) == [1, 2, 3]
 
 
-# -- the dict form of a space ----------------------------------------------------------------------------------
-def test_ranges_from_dict() -> None:
-    space = _ranges_from_dict(
+# -- the dict form of a space: job.yaml's hyperparameter_ranges, as hyperjob.tune takes it ---------------------
+def test_the_space_is_read_as_a_spec_reads_its_ranges() -> None:
+    space = AskTell(
         {
             "lr": {"type": "continuous", "min_value": 1e-4, "max_value": 1e-1, "scaling": "logarithmic"},
             "layers": {"type": "Integer", "min": 1, "max": 4, "default": 2},
@@ -204,8 +207,9 @@ def test_ranges_from_dict() -> None:
             "momentum": {"type": "continuous", "min": 0.9, "max": 0.999},
             "epochs": 10,
             "sizes": [64, 32],
-        }
-    )
+        },
+        strategy="random",
+    ).space
     assert space.names == ("lr", "layers", "act", "momentum")
     assert space.static == {"epochs": 10, "sizes": [64, 32]}
     lr, layers, act, momentum = space.ranges
@@ -215,30 +219,61 @@ def test_ranges_from_dict() -> None:
     assert momentum.scaling is Scaling.REVERSE_LOGARITHMIC  # 'auto', the range's own rule
 
 
-P = r"^hyperparameters\.p"  # where every error of the dict form is located
+RANGES = {
+    "units": {"min_value": 16, "max_value": 128, "inc_strategy": "power2", "tier": 1, "default": 32},
+    "lr": {"min": 1e-4, "max": 0.1, "scaling": "log", "tier": 1},
+    "dropout": {"min": 0.0, "max": 0.5, "tier": 2, "default": 0.1},
+    "decay": {"type": "discrete", "values": [0.9, 0.99, 0.999], "tier": 3, "default": 0.99},
+}
+
+
+@pytest.mark.parametrize("max_jobs, tuned", [(5, ["units", "lr"]), (20, ["units", "lr", "dropout"]),
+                                             (60, ["units", "lr", "dropout", "decay"])])
+def test_inc_strategy_power2_and_tiers_as_in_a_spec(max_jobs: int, tuned: list[str]) -> None:
+    at = AskTell({**RANGES, "epochs": 3}, strategy="random", seed=0, max_jobs=max_jobs)
+    assert list(at.space.names) == tuned
+    assert isinstance(at.space["units"], DiscreteRange) and at.space["units"].values == (16, 32, 64, 128)
+    assert {s.config["units"] for s in at.ask(12)} <= {16, 32, 64, 128}
+    untuned = {k: RANGES[k]["default"] for k in RANGES if k not in tuned}
+    assert at.space.static == {"epochs": 3, **untuned}
+    spec = TuningJobSpec.model_validate({  # the same space a job.yaml with these ranges and budget gets
+        "name": "same", "program": {"command": ["python", "t.py"]}, "hyperparameter_ranges": RANGES,
+        "static_hyperparameters": {"epochs": 3}, "objective": {"metric": "objective", "type": "minimize"},
+        "limits": {"max_jobs": max_jobs}, "strategy": "random"})
+    assert at.space == spec.build_space()
+
+
+def test_tiers_need_the_budget() -> None:
+    with pytest.raises(SpecError, match=r"^hyperparameter_ranges\.units\.tier: .*Pass max_jobs"):
+        AskTell(RANGES, strategy="random")
+
+
+P = r"^hyperparameter_ranges\.p"  # where the errors of the dict form are located: as in a job.yaml
 
 
 @pytest.mark.parametrize(
     "item, match",
     [
-        ({"min_value": 0, "max_value": 1}, P + r"\.type: a range needs a type"),
-        ({"type": "float", "min": 0, "max": 1}, P + r"\.type: unknown type 'float'"),
-        ({"type": "continuous", "min": 0, "maximum": 1}, P + r"\.maximum: unknown key 'maximum'"),
+        ({"type": "float", "min": 0, "max": "1"}, P + r"\.max_value: "),
+        ({"type": "weird", "min": 0, "max": 1}, P + r"\.type: must be one of 'continuous', 'integer'"),
+        ({"type": "continuous", "min": 0, "maximum": 1}, P + r"\.maximum: unknown field 'maximum'"),
         ({"type": "continuous", "min": 0}, P + r"\.max_value: a continuous range needs max_value"),
-        ({"type": "integer", "min": 0, "min_value": 1, "max": 3}, P + r"\.min_value: give min_value or min, not both"),
-        ({"type": "categorical", "values": [1, 2], "min": 0}, P + r"\.min: a categorical range takes values only"),
+        ({"type": "integer", "min": 0, "min_value": 1, "max": 3}, P + r"\.min: both 'min' \(0\) and 'min_value'"),
+        ({"type": "categorical", "values": [1, 2], "min": 0}, P + r"\.min_value: min_value does not apply to a categ"),
         ({"type": "categorical"}, P + r"\.values: a categorical range needs values"),
-        ({"type": "integer", "values": [1, 2]}, P + r"\.values: .*takes min_value and max_value, not values"),
         ({"type": "continuous", "min": 1, "max": 0}, P + r"(\.\w+)?: min_value must be less than max_value"),
-        ({"type": "continuous", "min": 0.0, "max": 1, "scaling": "log"}, P + r"(\.\w+)?: scaling 'logarithmic' needs"),
+        ({"type": "continuous", "min": 0.0, "max": 1, "scaling": "log"}, P + r"\.scaling: scaling 'logarithmic' needs"),
+        ({"min": 1, "max": 8, "inc_strategy": "power2", "scaling": "log"}, P + r"\.scaling: .*an increment strategy"),
     ],
 )
-def test_ranges_from_dict_errors(item: dict, match: str) -> None:
+def test_range_errors_are_the_specs(item: dict, match: str) -> None:
     with pytest.raises(SpecError, match=match):
         AskTell({"p": item}, strategy="random")
+    with pytest.raises(SpecError, match=match):  # the same message and path as hyperjob.tune's
+        hyperjob.tune(lambda hp: 0.0, {"p": item}, strategy="random", max_jobs=2, store=":memory:")
 
 
-def test_ranges_from_dict_needs_a_dict() -> None:
+def test_the_space_must_be_a_dict_or_a_search_space() -> None:
     with pytest.raises(SpecError, match="must be a SearchSpace or a dict"):
         AskTell([("x", 1)], strategy="random")  # type: ignore[arg-type]
 
@@ -271,3 +306,125 @@ def test_the_default_strategy_is_bayesian_as_in_a_spec(monkeypatch: pytest.Monke
 def test_the_default_strategy_when_installed() -> None:
     bayesian = pytest.importorskip("hyperjob.strategies.bayesian")
     assert isinstance(AskTell(SPACE, seed=0).strategy, bayesian.BayesianStrategy)
+
+
+# -- stopping early: the Tuner's stoppers behind tell(step=) --------------------------------------------------
+def _curves(n: int = 8, steps: int = 6) -> list[list[float]]:
+    """A fixed stream: job i's loss at steps 1..steps; every other job is bad."""
+    return [[(2.0 if i % 2 else 1.0) / (t + 1) + 0.01 * i for t in range(1, steps + 1)] for i in range(n)]
+
+
+def _drive(at: AskTell, curves: list[list[float]], first_step: int = 1) -> list[list[bool]]:
+    """Run the stream through ask/tell, one training run at a time; the stop flags of each run's values."""
+    out = []
+    for curve in curves:
+        s = at.ask()
+        flags = []
+        for t, v in enumerate(curve, start=first_step):
+            result = at.tell(s, v, step=t)
+            assert isinstance(result, TellResult)
+            flags.append(result.stop)
+            if result.stop:
+                break
+        else:
+            at.tell(s, curve[-1])
+        out.append(flags)
+    return out
+
+
+def _expected(stopper, curves: list[list[float]]) -> list[list[bool]]:
+    out = []
+    for i, curve in enumerate(curves):
+        flags = []
+        for t, v in enumerate(curve, start=1):
+            d = stopper.decide(str(i), i, t, v)
+            flags.append(d is not None and d.stop)
+            if flags[-1]:
+                break
+        out.append(flags)
+    return out
+
+
+def test_early_stopping_auto_gives_the_median_stoppers_decisions() -> None:
+    curves = _curves()
+    at = AskTell({"x": {"min_value": 0.0, "max_value": 1.0}}, objective="loss", strategy="random", seed=0,
+                 early_stopping="auto")
+    got = _drive(at, curves)
+    assert got == _expected(MedianStopper(Objective("loss")), curves)
+    assert any(any(f) for f in got)  # the stream makes the median rule stop some
+    stopped = [s for s, v in at.results if v is None]
+    assert stopped and all(s not in at.pending for s in stopped)
+    assert at.strategy.pending == []  # the strategy knows the stopped ones ended
+
+
+def test_steps_from_zero_count_epochs_done_as_in_the_tuner() -> None:
+    curves = _curves()
+    at = AskTell({"x": {"min_value": 0.0, "max_value": 1.0}}, objective="loss", strategy="random", seed=0,
+                 early_stopping="auto")
+    assert _drive(at, curves, first_step=0) == _expected(MedianStopper(Objective("loss")), curves)
+
+
+def test_hyperband_tell_gives_its_rungs_decisions() -> None:
+    curves = _curves(n=12, steps=9)
+    space = {"x": {"min_value": 0.0, "max_value": 1.0}, "epochs": 9}
+    at = AskTell(space, objective="loss", strategy="hyperband", seed=3, model="random", min_resource=1)
+    reference = HyperbandStrategy(at.space, Objective("loss"), seed=3, model="random", min_resource=1)
+    got = _drive(at, curves)
+    assert got == _expected(reference.make_stopper(), curves)
+    assert any(any(f) for f in got)
+    result = AskTell(space, objective="loss", strategy="hyperband", seed=3, model="random")
+    s = result.ask()
+    verdict = result.tell(s, 0.5, step=1)
+    assert verdict.decision is not None and verdict.decision.rule == "rung"  # the stopper's own Decision
+
+
+def test_a_stopped_suggestion_takes_no_more_values() -> None:
+    at = AskTell({"x": {"min_value": 0.0, "max_value": 1.0}}, objective="loss", strategy="random", seed=0,
+                 early_stopping="auto")
+    _drive(at, _curves()[:4])
+    s = at.ask()
+    at.tell(s, 9.0, step=1)
+    assert at.tell(s, 9.0, step=2).stop
+    with pytest.raises(SpecError, match=r"suggestion 4 .* was stopped early \(.*median"):
+        at.tell(s, 9.0, step=3)
+
+
+def test_without_a_stopper_tell_returns_none() -> None:
+    at = AskTell(SPACE, seed=0, strategy="random")
+    s = at.ask()
+    assert at.tell(s, 0.5, step=1) is None
+    assert at.tell(s, 0.4) is None
+
+
+def test_early_stopping_is_checked_as_in_a_spec() -> None:
+    spec = {"name": "e", "program": {"command": ["python", "t.py"]}, "objective": {"metric": "m", "type": "min"},
+            "hyperparameter_ranges": {"x": {"min_value": 0.0, "max_value": 1.0}}, "limits": {"max_jobs": 3},
+            "early_stopping": "sometimes"}
+    with pytest.raises(SpecError) as in_spec:
+        TuningJobSpec.model_validate(spec)
+    with pytest.raises(SpecError) as here:
+        AskTell(SPACE, strategy="random", early_stopping="sometimes")
+    assert (here.value.path, here.value.message) == (in_spec.value.path, in_spec.value.message)
+    with pytest.raises(SpecError, match=r"^early_stopping: early_stopping 'auto' cannot be used with the Hyperband"):
+        AskTell({**SPACE, "epochs": 9}, strategy="hyperband", early_stopping="auto")
+
+
+def test_the_readme_stopping_example_runs() -> None:
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).parents[3] / "README.md").read_text()
+    section = text[text.index("### Ask/tell"):text.index("## The training-program contract")]
+    code = re.findall(r"```python\n(.*?)```", section, re.S)[1]
+    epochs: list[int] = []
+
+    def train_epoch(hp: dict, epoch: int) -> float:
+        epochs.append(epoch)
+        return abs(math.log10(hp["lr"]) + 2) + 1.0 / epoch
+
+    namespace = {"AskTell": AskTell, "train_epoch": train_epoch}
+    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - our own README
+    at = namespace["at"]
+    assert len(at.results) == 12 and at.pending == []
+    assert any(value is None for _, value in at.results)  # the rungs stopped some
+    assert len(epochs) < 12 * 10 and at.best is not None
