@@ -39,6 +39,12 @@ What real files carry, and what this reader does with it (the lenience of record
 Everything else that breaks a rule is a :class:`~hyperjob.errors.SpecError` with the JSON path
 (``models[0].2-tier-param[1].range``) and the file as ``source``. Warnings are
 :class:`NeptuneConfigWarning` (via :func:`warnings.warn`) and are also kept on :attr:`NeptuneConfig.warnings`.
+
+A whole tuning job: :func:`load_neptune_spec` reads the file for a graph of a given size (its ranges resolved
+by the graph-size rules of :mod:`hyperjob.formats.graph_size`, :func:`load_config_for_graph`), keeps the tiers
+the budget tunes, and returns the :class:`~hyperjob.formats.spec.TuningJobSpec` that runs the built-in graph
+algorithm on the ``train`` channel (:func:`neptune_job` is the same as job.yaml-shaped data). Reading the
+processed graph to know its size is the graph algorithm's business (``hyperjob.algorithms.graph.tuning``).
 """
 
 from __future__ import annotations
@@ -48,21 +54,28 @@ import json
 import math
 import re
 import sys
+import time
 import warnings as _warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from hyperjob.errors import SpecError
-from hyperjob.executors.base import MetricDefinition
-from hyperjob.records import Direction, Objective
+from hyperjob.formats.graph_size import resolve_graph_size
+from hyperjob.records import Direction, MetricDefinition, Objective
 from hyperjob.space import CategoricalRange, ContinuousRange, IntegerRange, Range, SearchSpace, Tier
 from hyperjob.space.ranges import increment_range, value_key
+
+if TYPE_CHECKING:  # pragma: no cover
+    from hyperjob.formats.spec import TuningJobSpec
 
 #: the file's name as the Neptune docs write it, and as Neptune's clients write it
 FILE_NAMES = ("model-HPO-configuration.json", "model-hpo-configuration.json")
 #: Neptune ML's built-in models
 BUILTIN_MODELS = ("rgcn", "transe", "distmult", "rotate")
+#: Neptune ML's default budget (``maxHPONumberOfTrainingJobs``) and parallelism
+DEFAULT_MAX_JOBS = 2
+DEFAULT_MAX_PARALLEL_JOBS = 2
 #: the neptuneml-toolkit's custom-model dialect
 CUSTOM_MODEL = "custom"
 TASK_TYPES = ("node_class", "node_regression", "link_prediction")
@@ -188,30 +201,174 @@ def load_neptune_config(path_or_dict: "str | Path | Mapping[str, Any]", *, sourc
         SpecError: if the file cannot be read, is not JSON, or breaks a rule; the message names the JSON path
             (``models[0].2-tier-param[1].range``), the offending value and the fix.
     """
-    data: Any = path_or_dict
-    if isinstance(path_or_dict, (str, Path)):
-        path = Path(path_or_dict)
-        if path.is_dir():
-            found = [path / n for n in FILE_NAMES if (path / n).is_file()]
-            if not found:
-                raise SpecError(
-                    f"the folder holds no {FILE_NAMES[0]} (nor {FILE_NAMES[1]}). Give the file's path.",
-                    source=source or str(path),
-                )
-            path = found[0]
-        source = source or str(path)
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-        except OSError as exc:
-            raise SpecError(f"cannot read the file: {exc.strerror or exc}. Check the path.", source=source) from None
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise SpecError(
-                f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}. Fix the syntax there.",
-                source=source,
-            ) from None
+    data, source = _document(path_or_dict, source)
     return _Reader(source).read(data)
+
+
+def _document(path_or_dict: "str | Path | Mapping[str, Any]", source: str | None) -> tuple[Any, str | None]:
+    """``(parsed JSON, source)`` of a file, a folder holding it, or data already parsed."""
+    if not isinstance(path_or_dict, (str, Path)):
+        return path_or_dict, source
+    path = Path(path_or_dict)
+    if path.is_dir():
+        found = [path / n for n in FILE_NAMES if (path / n).is_file()]
+        if not found:
+            raise SpecError(
+                f"the folder holds no {FILE_NAMES[0]} (nor {FILE_NAMES[1]}). Give the file's path.",
+                source=source or str(path),
+            )
+        path = found[0]
+    source = source or str(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise SpecError(f"cannot read the file: {exc.strerror or exc}. Check the path.", source=source) from None
+    try:
+        return json.loads(text), source
+    except json.JSONDecodeError as exc:
+        raise SpecError(
+            f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}. Fix the syntax there.",
+            source=source,
+        ) from None
+
+
+def load_config_for_graph(
+    path_or_dict: "str | Path | Mapping[str, Any]",
+    *,
+    num_nodes: int,
+    num_edges: int,
+    train_size: int | None = None,
+    source: str | None = None,
+) -> tuple[NeptuneConfig, list[str]]:
+    """Read a ``model-HPO-configuration.json`` (as :func:`load_neptune_config`) with its ranges resolved for a
+    graph of ``num_nodes`` and ``num_edges`` (over all types) and ``train_size`` training items, by the rules of
+    :mod:`hyperjob.formats.graph_size`. The file is first validated as written, so that errors name its own
+    values and paths.
+
+    Returns:
+        ``(config, notes)``: the configuration whose space holds the resolved ranges, and one note per change.
+
+    Raises:
+        SpecError: the file is invalid (see :func:`load_neptune_config`).
+    """
+    raw, source = _document(path_or_dict, source)
+    with _warnings.catch_warnings():
+        _warnings.simplefilter("ignore")
+        _Reader(source).read(raw)  # as written
+    resolved, notes = resolve_graph_size(raw, num_nodes=num_nodes, num_edges=num_edges, train_size=train_size)
+    return load_neptune_config(resolved, source=source), notes
+
+
+def neptune_job(
+    config_path: "str | Path | Mapping[str, Any]",
+    *,
+    channel: "str | Path",
+    num_nodes: int,
+    num_edges: int,
+    train_size: int | None = None,
+    task: str | None = None,
+    max_jobs: int = DEFAULT_MAX_JOBS,
+    max_parallel_jobs: int | None = None,
+    name: str | None = None,
+    strategy: str = "bayesian",
+    output_dir: str | None = None,
+    random_seed: int | None = None,
+    timeout_s: float | None = None,
+    notes: list[str] | None = None,
+) -> dict[str, Any]:
+    """The job.yaml-shaped tuning job of a ``model-HPO-configuration.json`` on a graph of the given size.
+
+    Args:
+        config_path: the configuration file (either spelling, or its folder) or its parsed JSON.
+        channel: the processed graph's directory: the ``train`` channel of the graph algorithm.
+        num_nodes, num_edges, train_size: the graph's size (:func:`load_config_for_graph`).
+        task: the processed graph's task (``node_class``...), checked against ``task_type``; ``None``: unchecked.
+        max_jobs: the budget; it selects the tiers (<= 10: tier 1; 11 to 50: tiers 1 and 2; more: all three).
+            Default 2, Neptune ML's; ``max_parallel_jobs`` defaults to ``min(2, max_jobs)``, Neptune ML's.
+        name: the tuning job's name (default ``<model>-<task>-<date>-<time>``).
+        strategy, output_dir, random_seed, timeout_s: the spec's fields (``bayesian`` by default, as Neptune ML).
+        notes: if given, the graph-size notes are appended to it.
+
+    Returns:
+        ``program: {algorithm: <model>, channels: {train: <channel>}}``, the budget's ranges in
+        ``hyperparameter_ranges`` (with their tier), every other hyperparameter in ``static_hyperparameters``
+        (the untuned tiers at their defaults, ``fixed-param``, plus ``eval-metric`` / ``topk`` /
+        ``eval-frequency-*`` for the program), and ``objective`` = the ``eval_metric`` in its direction.
+
+    Raises:
+        SpecError: the configuration is invalid, names a custom model, or its ``task_type`` differs from
+            ``task``; a bad budget.
+    """
+    config, size_notes = load_config_for_graph(config_path, num_nodes=num_nodes, num_edges=num_edges,
+                                               train_size=train_size)
+    source = config.source or FILE_NAMES[0]
+    if config.model not in BUILTIN_MODELS:
+        raise SpecError(f"model {config.model!r} is not a built-in graph model ({', '.join(BUILTIN_MODELS)}); a "
+                        "custom model's configuration runs with its own training program: write a job.yaml with "
+                        "program.command.", path="models[0].model", source=source)
+    if task and config.task_type != task:
+        raise SpecError(f"task_type {config.task_type!r} differs from the processed graph's task {task!r} "
+                        f"({channel}). Process the export for {config.task_type}, or use a configuration "
+                        f"for {task}.", path="models[0].task_type", source=source)
+    if isinstance(max_jobs, bool) or not isinstance(max_jobs, int) or max_jobs < 1:
+        raise SpecError(f"max_jobs must be a whole number >= 1, got {max_jobs!r}.", path="max_jobs")
+    space = config.space_for_budget(max_jobs)
+    static: dict[str, Any] = {k: _json_value(v) for k, v in space.static.items()}
+    metric = config.eval_metric
+    static["eval-metric"] = metric.name
+    if metric.topk is not None:
+        static["topk"] = metric.topk
+    static["eval-frequency-type"] = config.eval_frequency.type
+    static["eval-frequency-value"] = config.eval_frequency.value
+    parallel = max_parallel_jobs if max_parallel_jobs is not None else min(DEFAULT_MAX_PARALLEL_JOBS, max_jobs)
+    limits: dict[str, Any] = {"max_jobs": max_jobs, "max_parallel_jobs": parallel}
+    if timeout_s is not None:
+        limits["timeout_s"] = timeout_s
+    job: dict[str, Any] = {
+        "name": name or f"{config.model}-{config.task_type.replace('_', '-')}-{time.strftime('%Y%m%d-%H%M%S')}",
+        "program": {"algorithm": config.model, "channels": {"train": str(Path(channel).resolve())}},
+        "static_hyperparameters": static,
+        "hyperparameter_ranges": {r.name: _range_json(r) for r in space.ranges},
+        # the graph programs report the validation value under the metric's own name (acc, mse, mrr...)
+        "objective": {"metric": metric.name, "type": metric.direction.value.lower()},
+        "strategy": strategy,
+        "limits": limits,
+    }
+    if output_dir is not None:
+        job["output_dir"] = output_dir
+    if random_seed is not None:
+        job["random_seed"] = random_seed
+    if notes is not None:
+        notes.extend(size_notes)
+    return job
+
+
+def load_neptune_spec(config_path: "str | Path | Mapping[str, Any]", **job: Any) -> "TuningJobSpec":
+    """The validated :class:`~hyperjob.formats.spec.TuningJobSpec` of :func:`neptune_job` (same arguments),
+    with ``source_format`` ``neptune``.
+
+    Raises:
+        SpecError: as :func:`neptune_job`, or a rule of the spec (located in the file, as ``source``).
+    """
+    from hyperjob.formats.spec import TuningJobSpec
+
+    data = neptune_job(config_path, **job)
+    source = str(config_path) if isinstance(config_path, (str, Path)) else None
+    return TuningJobSpec.from_json({**data, "source_format": "neptune"}, source=source)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, (tuple, list)):
+        return [_json_value(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        return value.item()
+    return value
+
+
+def _range_json(r: Range) -> dict[str, Any]:
+    from hyperjob.formats._range_spec import RangeSpec
+
+    return {k: _json_value(v) for k, v in RangeSpec.from_range(r).model_dump(exclude_none=True).items()}
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -626,6 +783,8 @@ class _Reader:
 __all__ = [
     "BUILTIN_MODELS",
     "CUSTOM_MODEL",
+    "DEFAULT_MAX_JOBS",
+    "DEFAULT_MAX_PARALLEL_JOBS",
     "EVAL_FREQUENCY_TYPES",
     "EVAL_METRICS",
     "EvalFrequency",
@@ -636,5 +795,8 @@ __all__ = [
     "NeptuneConfigWarning",
     "PARAM_TYPES",
     "TASK_TYPES",
+    "load_config_for_graph",
     "load_neptune_config",
+    "load_neptune_spec",
+    "neptune_job",
 ]

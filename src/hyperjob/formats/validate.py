@@ -9,7 +9,9 @@ finally the literal text before the group, which the log may not contain (the cl
 whose value is misread (a lost minus sign, an exponent cut off) are reported too.
 
 :func:`render` gives the plain-text report; ``report.ok`` is ``False`` when a metric definition matched no
-line of the sample log or misread a value.
+line of the sample log or misread a value. Lines are read by the executors' metric reader
+(:mod:`hyperjob.executors.metrics`), imported where it is used: formats import only ``hyperjob.space``,
+``hyperjob.records`` and ``hyperjob.errors`` when they load.
 """
 
 from __future__ import annotations
@@ -23,17 +25,9 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from hyperjob.errors import SpecError
-from hyperjob.executors.base import MetricDefinition
-from hyperjob.executors.metrics import (
-    SUGGESTED_NUMBER,
-    capturing_groups,
-    check_regex,
-    explain_no_match,
-    match_line,
-    parse_value,
-)
 from hyperjob.formats.sagemaker import NO_COMMAND
 from hyperjob.formats.spec import TuningJobSpec
+from hyperjob.records import MetricDefinition
 
 __all__ = [
     "LineResult",
@@ -136,6 +130,8 @@ class ValidationReport(_LogVerdict):
 def literal_prefix(regex: str) -> str:
     """The literal text the regex requires just before its first capture group (``'loss: '`` for
     ``'.*loss: ([0-9.]+)'``); empty when there is none."""
+    from hyperjob.executors.metrics import capturing_groups
+
     groups = capturing_groups(regex)
     end = groups[0][0] if groups else len(regex)
     text: list[str] = []
@@ -172,6 +168,8 @@ def literal_prefix(regex: str) -> str:
 
 def _static_problems(regex: str) -> list[str]:
     """check_regex's problems, plus escaping mistakes that make a regex match the wrong text."""
+    from hyperjob.executors.metrics import capturing_groups, check_regex
+
     problems = list(check_regex(regex))
     if "\\\\" in regex:
         problems.append(
@@ -191,6 +189,8 @@ def _static_problems(regex: str) -> list[str]:
 
 
 def _first_line(pattern: re.Pattern[str], lines: Sequence[str]) -> tuple[int, re.Match[str]] | None:
+    from hyperjob.executors.metrics import parse_value
+
     for i, line in enumerate(lines):
         m = pattern.search(line)
         if m is not None and m.re.groups >= 1 and parse_value(m.group(1)) is not None:
@@ -234,6 +234,8 @@ def explain_regex(regex: str, lines: Sequence[str]) -> list[str]:
         regex: a metric definition's regex (it compiles and has a capture group).
         lines: the sample log's lines.
     """
+    from hyperjob.executors.metrics import SUGGESTED_NUMBER, capturing_groups, explain_no_match
+
     if not lines:
         return ["the log is empty."]
     reasons: list[str] = []
@@ -306,6 +308,8 @@ def explain_regex(regex: str, lines: Sequence[str]) -> list[str]:
 
 def _misreads(regex: str, lines: Sequence[str], limit: int = 3) -> list[str]:
     """Lines where the value read loses the sign in front of it or the exponent after it."""
+    from hyperjob.executors.metrics import SUGGESTED_NUMBER, parse_value
+
     try:
         pattern = re.compile(regex)
     except re.error:
@@ -334,6 +338,8 @@ def _misreads(regex: str, lines: Sequence[str], limit: int = 3) -> list[str]:
 
 def _skipped(regex: str, lines: Sequence[str], limit: int = 3) -> list[str]:
     """Lines that hold the literal text before the group but yield no value, with the reason."""
+    from hyperjob.executors.metrics import explain_no_match, match_line
+
     prefix = literal_prefix(regex).strip()
     if len(prefix) < 3:
         return []
@@ -440,6 +446,8 @@ def check_log(spec: TuningJobSpec, lines: Sequence[str]) -> tuple[list[LineResul
 def check_definitions(definitions: Sequence[MetricDefinition],
                       lines: Sequence[str]) -> tuple[list[LineResult], list[MetricCheck]]:
     """:func:`check_log` for any metric definitions (a Neptune custom model's, for instance)."""
+    from hyperjob.executors.metrics import match_line
+
     results: list[LineResult] = []
     values: dict[str, list[float]] = {d.name: [] for d in definitions}
     for i, line in enumerate(lines[:MAX_LOG_LINES]):

@@ -9,17 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from hyperjob.algorithms.graph.graph_size import (
-    GROWING,
-    load_config_for_graph,
-    resolve_graph_size,
-    scale_factor,
-)
 from hyperjob.algorithms.graph.hyperparameters import applicable
 from hyperjob.algorithms.graph.templates import MODELS_FOR_TASK, TEMPLATE_DIR, default_model, template, write_templates
 from hyperjob.algorithms.graph.tuning import graph_tuning_spec
 from hyperjob.errors import SpecError
-from hyperjob.formats.neptune import NeptuneConfigWarning, load_neptune_config
+from hyperjob.formats.graph_size import GROWING, resolve_graph_size, scale_factor
+from hyperjob.formats.neptune import NeptuneConfigWarning, load_config_for_graph, load_neptune_config
 from hyperjob.space import Tier
 
 PAIRS = [(m, t) for t, models in MODELS_FOR_TASK.items() for m in models]

@@ -5,7 +5,7 @@ Each template is a valid file for :func:`hyperjob.formats.neptune.load_neptune_c
 000: ``lr`` in tier 1, ``fanout`` with ``num-layer`` in tier 3 (``fanout``'s options are whole per-layer lists,
 ``[10, 15, 15]`` = 10 neighbours in the first layer, 15 in the second and third, so that the default is one of
 them; seed 000's ``[[10, 30], [15, 30], [15, 30]]`` repeats an option and leaves the default outside), ``num-epochs`` scaled by the graph's size
-(``node_strategy``/``edge_strategy``, see :mod:`hyperjob.algorithms.graph.graph_size`), ``batch-size`` too.
+(``node_strategy``/``edge_strategy``, see :mod:`hyperjob.formats.graph_size`), ``batch-size`` too.
 
 Example:
     >>> from hyperjob.formats.neptune import load_neptune_config

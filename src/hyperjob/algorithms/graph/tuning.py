@@ -1,28 +1,22 @@
 """A tuning job from a ``model-HPO-configuration.json`` and a processed graph: the ``job.yaml``-shaped spec.
 
-:func:`graph_tuning_spec` reads the configuration, resolves its ranges for the graph (graph-size rules,
-:mod:`hyperjob.algorithms.graph.graph_size`), keeps the tiers the budget tunes (the others become static at
-their defaults), and names the built-in algorithm, the ``train`` channel and the objective from ``eval_metric``.
+:func:`graph_tuning_spec` reads the processed graph's size and task, and hands the configuration to the Neptune
+format (:func:`hyperjob.formats.neptune.neptune_job`), which resolves its ranges for the graph (graph-size
+rules, :mod:`hyperjob.formats.graph_size`), keeps the tiers the budget tunes (the others become static at their
+defaults), and names the built-in algorithm, the ``train`` channel and the objective from ``eval_metric``.
 ``hyperjob tune model-HPO-configuration.json --data PROCESSED_DIR --max-jobs N`` runs it.
 """
 
 from __future__ import annotations
 
 import json
-import re
-import time
 from pathlib import Path
 from typing import Any, Mapping
 
 from hyperjob.errors import SpecError
-from hyperjob.formats.neptune import BUILTIN_MODELS, NeptuneConfig
-from hyperjob.space import SearchSpace
+from hyperjob.formats.neptune import DEFAULT_MAX_JOBS, DEFAULT_MAX_PARALLEL_JOBS, neptune_job
 
 __all__ = ["DEFAULT_MAX_JOBS", "DEFAULT_MAX_PARALLEL_JOBS", "graph_size_of", "graph_tuning_spec", "objective_metric"]
-
-#: Neptune ML's default budget (``maxHPONumberOfTrainingJobs``) and parallelism
-DEFAULT_MAX_JOBS = 2
-DEFAULT_MAX_PARALLEL_JOBS = 2
 
 
 def objective_metric(eval_metric: str) -> str:
@@ -58,28 +52,6 @@ def graph_size_of(processed_dir: "str | Path") -> dict[str, Any]:
     g = ProcessedGraph.load(src)
     return {"task": g.task, "num_nodes": g.total_nodes, "num_edges": g.num_edges,
             "train_size": int(g.split["train"].numel())}
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, tuple):
-        return [_json_value(v) for v in value]
-    if isinstance(value, list):
-        return [_json_value(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        return value.item()
-    return value
-
-
-def _range_json(r: Any) -> dict[str, Any]:
-    from hyperjob.formats._range_spec import RangeSpec
-
-    spec = RangeSpec.from_range(r)
-    return {k: _json_value(v) for k, v in spec.model_dump(exclude_none=True).items()}
-
-
-def _default_name(config: NeptuneConfig) -> str:
-    task = config.task_type.replace("_", "-")
-    return f"{config.model}-{task}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
 def graph_tuning_spec(
@@ -121,49 +93,8 @@ def graph_tuning_spec(
         SpecError: the configuration is invalid, names a custom model, or its ``task_type`` differs from the
             processed graph's; the folder holds no processed graph; a bad budget.
     """
-    from hyperjob.algorithms.graph.graph_size import load_config_for_graph
-
     size = graph_size_of(processed_dir)
-    config, size_notes = load_config_for_graph(config_path, num_nodes=size["num_nodes"],
-                                               num_edges=size["num_edges"], train_size=size["train_size"])
-    source = config.source or "model-HPO-configuration.json"
-    if config.model not in BUILTIN_MODELS:
-        raise SpecError(f"model {config.model!r} is not a built-in graph model ({', '.join(BUILTIN_MODELS)}); a "
-                        "custom model's configuration runs with its own training program: write a job.yaml with "
-                        "program.command.", path="models[0].model", source=source)
-    if size["task"] and config.task_type != size["task"]:
-        raise SpecError(f"task_type {config.task_type!r} differs from the processed graph's task {size['task']!r} "
-                        f"({processed_dir}). Process the export for {config.task_type}, or use a configuration "
-                        f"for {size['task']}.", path="models[0].task_type", source=source)
-    if isinstance(max_jobs, bool) or not isinstance(max_jobs, int) or max_jobs < 1:
-        raise SpecError(f"max_jobs must be a whole number >= 1, got {max_jobs!r}.", path="max_jobs")
-    space: SearchSpace = config.space_for_budget(max_jobs)
-    static: dict[str, Any] = {k: _json_value(v) for k, v in space.static.items()}
-    metric = config.eval_metric
-    static["eval-metric"] = metric.name
-    if metric.topk is not None:
-        static["topk"] = metric.topk
-    static["eval-frequency-type"] = config.eval_frequency.type
-    static["eval-frequency-value"] = config.eval_frequency.value
-    parallel = max_parallel_jobs if max_parallel_jobs is not None else min(DEFAULT_MAX_PARALLEL_JOBS, max_jobs)
-    limits: dict[str, Any] = {"max_jobs": max_jobs, "max_parallel_jobs": parallel}
-    if timeout_s is not None:
-        limits["timeout_s"] = timeout_s
-    spec: dict[str, Any] = {
-        "name": name or _default_name(config),
-        "program": {"algorithm": config.model, "channels": {"train": str(Path(processed_dir).resolve())}},
-        "static_hyperparameters": static,
-        "hyperparameter_ranges": {r.name: _range_json(r) for r in space.ranges},
-        "objective": {"metric": objective_metric(metric.name), "type": metric.direction.value.lower()},
-        "strategy": strategy,
-        "limits": limits,
-    }
-    if output_dir is not None:
-        spec["output_dir"] = output_dir
-    if random_seed is not None:
-        spec["random_seed"] = random_seed
-    if notes is not None:
-        notes.extend(size_notes)
-    if not re.match(r"^[A-Za-z0-9]", spec["name"]):  # pragma: no cover - our own default is always valid
-        raise SpecError(f"invalid tuning job name {spec['name']!r}.", path="name")
-    return spec
+    return neptune_job(config_path, channel=processed_dir, num_nodes=size["num_nodes"], num_edges=size["num_edges"],
+                       train_size=size["train_size"], task=size["task"], max_jobs=max_jobs,
+                       max_parallel_jobs=max_parallel_jobs, name=name, strategy=strategy, output_dir=output_dir,
+                       random_seed=random_seed, timeout_s=timeout_s, notes=notes)

@@ -1,5 +1,8 @@
 """Graph-size rules: how a ``model-HPO-configuration.json``'s ranges are resolved for a given graph.
 
+Applied to the parsed file before it is read (:func:`hyperjob.formats.neptune.load_config_for_graph`), so this
+module knows the file's layout but not its reader.
+
 Neptune ML lets a range scale with the graph (``node_strategy`` / ``edge_strategy``: ``perM``, ``per10M``,
 ``per100M``) but does not publish the formula. Ours (``docs/graph.md`` has the same text and the worked
 example):
@@ -50,20 +53,15 @@ Example:
 from __future__ import annotations
 
 import copy
-import json
 import math
 import re
-import warnings as _warnings
-from pathlib import Path
 from typing import Any, Mapping
 
 from hyperjob.errors import SpecError
-from hyperjob.formats.neptune import FILE_NAMES, NeptuneConfig, load_neptune_config
 
 __all__ = [
     "GROWING",
     "UNITS",
-    "load_config_for_graph",
     "resolve_graph_size",
     "scale_factor",
 ]
@@ -262,45 +260,3 @@ def _resolve_param(p: dict[str, Any], num_nodes: int, num_edges: int, train_size
         rng = p["range"]
     if name == "batch-size" and train_size is not None and isinstance(p.get("range"), list) and len(p["range"]) == 2:
         _cut_batch_size(p, train_size, integer, power2, step, notes, where)
-
-
-def _read_json(path: Path) -> Any:
-    if path.is_dir():
-        found = [path / n for n in FILE_NAMES if (path / n).is_file()]
-        path = found[0]
-    return json.loads(path.read_text(encoding="utf-8-sig"))
-
-
-def load_config_for_graph(
-    path_or_dict: "str | Path | Mapping[str, Any]",
-    *,
-    num_nodes: int,
-    num_edges: int,
-    train_size: int | None = None,
-    source: str | None = None,
-) -> tuple[NeptuneConfig, list[str]]:
-    """Read a ``model-HPO-configuration.json`` and resolve its ranges for a graph (rules 1 and 2).
-
-    The file is first validated as written (errors name the file's own values and paths), then resolved and
-    read again.
-
-    Args:
-        path_or_dict: the file, its folder, or its parsed JSON.
-        num_nodes: the graph's nodes, over all types.
-        num_edges: the graph's edges, over all types.
-        train_size: the training items (enables rule 2).
-        source: the name to show in errors (default: the path).
-
-    Returns:
-        ``(config, notes)``: the configuration whose space holds the resolved ranges, and one note per change.
-
-    Raises:
-        SpecError: the file is invalid (see :func:`~hyperjob.formats.neptune.load_neptune_config`).
-    """
-    with _warnings.catch_warnings():
-        _warnings.simplefilter("ignore")
-        original = load_neptune_config(path_or_dict, source=source)
-    raw = _read_json(Path(path_or_dict)) if isinstance(path_or_dict, (str, Path)) else path_or_dict
-    resolved, notes = resolve_graph_size(raw, num_nodes=num_nodes, num_edges=num_edges, train_size=train_size)
-    config = load_neptune_config(resolved, source=source or original.source)
-    return config, notes
