@@ -247,7 +247,7 @@ def test_sigterm_trapped_exits_cleanly_and_ignored_gets_sigkill(tmp_path: Path, 
     ex.launch(_req(tmp_path, "ignore", (PY, ignore), grace_period_s=0.5, metric_definitions=(ready,)))
     log = {j: tmp_path / "runs" / j / "train.log" for j in ("trap", "ignore")}
     deadline = time.monotonic() + 20
-    while not all("ready" in p.read_text() for p in log.values()):
+    while not all(p.exists() and "ready" in p.read_text() for p in log.values()):  # the supervisor makes the log
         assert time.monotonic() < deadline
         ex.poll()
         time.sleep(0.01)
@@ -334,7 +334,10 @@ def test_shutdown_leaves_no_process(tmp_path: Path) -> None:
     ex = LocalExecutor()
     for j in ("a", "b"):
         ex.launch(_req(tmp_path, j, (PY, "-c", "import time; time.sleep(60)"), grace_period_s=0.3))
-    pids = [e.pid for e in ex.poll() if isinstance(e, Started)]
+    pids: list[int | None] = []
+    deadline = time.time() + 10
+    while len(pids) < 2 and time.time() < deadline:  # the supervisor reports each start
+        pids += [e.pid for e in ex.wait(0.5) if isinstance(e, Started)]
     ex.shutdown()
     assert ex.running == [] and len(pids) == 2
     assert not any(_alive(p) for p in pids if p is not None)

@@ -4,7 +4,8 @@ One supervisor runs per :class:`~hyperjob.executors.local.LocalExecutor`, in a s
 killing the tuner (even its whole process group) leaves it running. It reads commands from the tuner on
 stdin and answers with events on stdout, one JSON object per line::
 
-    tuner -> {"op": "launch", "id", "argv", "env", "cwd", "log", "state_dir", "attempt", "timeout_s", "grace_s"}
+    tuner -> {"op": "launch", "id", "argv", "env", "cwd", "log", "state_dir", "attempt", "timeout_s", "grace_s",
+              "dirs", "files"}                        the job's directories and files, made before it starts
              {"op": "stop", "id"}                      SIGTERM to the job's group, SIGKILL after its grace period
              {"op": "kill", "id"}                      SIGKILL to the job's group now
     tuner <- {"ev": "started", "id", "pid"}
@@ -37,6 +38,7 @@ import time
 from typing import Any
 
 from hyperjob._process import identity, signal_group
+from hyperjob.executors.env import make_contents
 
 
 def process_file(state_dir: str, attempt: int) -> str:
@@ -190,11 +192,14 @@ class Supervisor:
             self.tuner_gone = True
             return
         job_id = cmd["id"]
-        try:
-            log_fd = os.open(cmd["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:  # the job's directory, laid out here so that the tuner spends no time on it
+            if cmd.get("dirs"):
+                make_contents(cmd["dirs"], cmd.get("files") or {})
+            os.makedirs(cmd["state_dir"], exist_ok=True)
+            log_fd = os.open(cmd["log"], os.O_WRONLY | os.O_TRUNC | os.O_CREAT | os.O_CLOEXEC, 0o644)
         except OSError as exc:
-            self._emit({"ev": "start_failed", "id": job_id, "error": "log", "errno": exc.errno,
-                        "strerror": exc.strerror or str(exc)})
+            self._emit({"ev": "start_failed", "id": job_id, "error": "dir", "errno": exc.errno,
+                        "strerror": exc.strerror or str(exc), "path": exc.filename})
             return
         try:
             proc = subprocess.Popen(

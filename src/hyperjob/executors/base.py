@@ -8,6 +8,7 @@ callables implement it today; a Ray executor can be added without touching the T
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import Any, Callable, Mapping, Protocol, Sequence, Union, runtime_checkable
 
@@ -72,12 +73,26 @@ class Ended:
 ExecutorEvent = Union[Started, MetricsReported, Ended]
 
 
+class Recovery(str, Enum):
+    """What an executor found of a training job that a tuner, now gone, had launched (``Executor.recover``)."""
+
+    ADOPTED = "adopted"  #: it ended while no tuner ran: its metric values and ``Ended`` come through ``poll``
+    REATTACHED = "reattached"  #: it still runs and is watched again: its events come through ``poll``
+    LOST = "lost"  #: nothing of it runs (never started, or ended without a record, or ended now): run it again
+
+
 @runtime_checkable
 class Executor(Protocol):
-    """Runs training jobs. Called from the Tuner's thread only."""
+    """Runs training jobs and owns what it started: it can find them again after the tuner died.
+
+    Called from the Tuner's thread only (``hyperjob stop`` uses one too, when no tuner runs).
+    """
 
     def launch(self, job: LaunchRequest) -> None:
-        """Start ``job`` now. Raises ``ExecutorError`` if it cannot be started at all."""
+        """Start ``job`` now. Raises ``ExecutorError`` if it cannot be started at all.
+
+        ``job.job_dir`` is the executor's to lay out; a rerun (``attempt`` > 0) starts from an empty one.
+        """
         ...
 
     def poll(self) -> list[ExecutorEvent]:
@@ -86,6 +101,19 @@ class Executor(Protocol):
 
     def stop(self, training_job_id: str) -> None:
         """Ask the job to stop (SIGTERM, then SIGKILL after the grace period). Its ``Ended`` comes via poll."""
+        ...
+
+    def recover(self, jobs: Sequence[LaunchRequest]) -> dict[str, Recovery]:
+        """Find again the training jobs an earlier tuner launched and did not see end (called once, on resume,
+        before any ``launch``). ``jobs`` are their requests as they were launched (same ``job_dir`` and
+        ``attempt``). Returns what became of each, by id; an adopted or reattached job is then tracked like
+        one this executor launched (its events come through ``poll``, all of its metric values from the
+        first, so the caller drops those it already has), a lost one is not running when this returns.
+        """
+        ...
+
+    def wait_for_events(self, timeout_s: float) -> None:
+        """Sleep up to ``timeout_s``, returning early when an event may be ready (the Tuner's idle wait)."""
         ...
 
     def shutdown(self) -> None:

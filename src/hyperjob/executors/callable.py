@@ -38,16 +38,17 @@ from __future__ import annotations
 import collections
 import json
 import math
+import shutil
 import threading
 import time
 import traceback
 from dataclasses import dataclass, field
 from numbers import Real
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from hyperjob.errors import ExecutorError, SpecError
-from hyperjob.executors.base import Ended, ExecutorEvent, LaunchRequest, MetricsReported, Started
+from hyperjob.executors.base import Ended, ExecutorEvent, LaunchRequest, MetricsReported, Recovery, Started
 from hyperjob.executors.env import plain
 from hyperjob.records import MetricValue, TrainingJobStatus
 from hyperjob.report import StopTrainingJob, _current_sink
@@ -198,6 +199,10 @@ class CallableExecutor:
                 job.stop_reason = "stop"
         with self._wake:
             self._wake.notify_all()
+
+    def recover(self, jobs: Sequence[LaunchRequest]) -> dict[str, Recovery]:
+        """Every one is lost: a function's thread ends with the process that ran it, so all are run again."""
+        return {job.training_job_id: Recovery.LOST for job in jobs}
 
     def wait_for_events(self, timeout_s: float) -> None:
         """Sleep until an event arrives or ``timeout_s`` passes (a poll loop's sleep that wakes early)."""
@@ -350,6 +355,8 @@ def _traceback_tail(exc: BaseException) -> str:
 
 def _prepare_dir(req: LaunchRequest) -> Any:
     job_dir = Path(req.job_dir)
+    if req.attempt > 0 and job_dir.exists():  # a rerun: the lost attempt's files must not count
+        shutil.rmtree(job_dir, ignore_errors=True)
     (job_dir / "model").mkdir(parents=True, exist_ok=True)
     hps = {str(k): plain(v) for k, v in req.hyperparameters.items()}
     (job_dir / "hyperparameters.json").write_text(json.dumps(hps, indent=1, sort_keys=True, default=str))

@@ -189,27 +189,42 @@ class JobLayout:
     def input_config_dir(self) -> Path:
         return self.job_dir / "input" / "config"
 
+    def contents(self, job: LaunchRequest) -> tuple[list[str], dict[str, str]]:
+        """What :meth:`create` makes: the directories (parents first) and the files with their text."""
+        dirs = [str(d) for d in (self.job_dir, self.model_dir, self.output_dir, self.output_data_dir,
+                                 self.output_intermediate_dir, self.checkpoint_dir, self.input_dir,
+                                 self.input_config_dir)]
+        hps = {str(k): plain(v) for k, v in job.hyperparameters.items()}
+        files = {
+            str(self.hyperparameters): json.dumps(hps, indent=1, sort_keys=True, default=str),
+            str(self.input_config_dir / "hyperparameters.json"):
+                json.dumps({k: _config_string(v) for k, v in hps.items()}, sort_keys=True),
+            str(self.input_config_dir / "resourceconfig.json"): json.dumps(resource_config()),
+            str(self.input_config_dir / "inputdataconfig.json"): json.dumps(input_data_config(job.program.channels)),
+            str(self.metrics): "",
+        }
+        return dirs, files
+
     def create(self, job: LaunchRequest) -> None:
         """Create the directories and write the configuration files; empty the log and metrics files.
 
         Raises:
-            ExecutorError: the directory cannot be written.
+            OSError: the directory cannot be written.
         """
-        self.job_dir.mkdir(parents=True, exist_ok=True)
-        for d in (self.model_dir, self.output_dir, self.output_data_dir, self.output_intermediate_dir,
-                  self.checkpoint_dir, self.input_dir, self.input_config_dir):
-            try:
-                os.mkdir(d)
-            except FileExistsError:
-                pass
-        hps = {str(k): plain(v) for k, v in job.hyperparameters.items()}
-        _write(self.hyperparameters, json.dumps(hps, indent=1, sort_keys=True, default=str))
-        _write(self.input_config_dir / "hyperparameters.json",
-               json.dumps({k: _config_string(v) for k, v in hps.items()}, sort_keys=True))
-        _write(self.input_config_dir / "resourceconfig.json", json.dumps(resource_config()))
-        _write(self.input_config_dir / "inputdataconfig.json",
-               json.dumps(input_data_config(job.program.channels)))
-        _write(self.metrics, "")
+        dirs, files = self.contents(job)
+        make_contents(dirs, files)
+
+
+def make_contents(dirs: list[str], files: Mapping[str, str]) -> None:
+    """Create ``dirs`` (each one's parent first; existing ones are fine) and write ``files``."""
+    os.makedirs(dirs[0], exist_ok=True)
+    for d in dirs[1:]:
+        try:
+            os.mkdir(d)
+        except FileExistsError:
+            pass
+    for path, text in files.items():
+        _write(Path(path), text)
 
 
 def _write(path: Path, text: str) -> None:
