@@ -13,6 +13,7 @@ _LAZY = {
     "TuningResult": "hyperjob.api",
     "AskTell": "hyperjob.strategies.asktell",
     "Suggestion": "hyperjob.strategies.asktell",
+    "TellResult": "hyperjob.strategies.asktell",
     "SearchSpace": "hyperjob.space",
     "ContinuousRange": "hyperjob.space",
     "IntegerRange": "hyperjob.space",
