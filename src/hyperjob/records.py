@@ -1,4 +1,4 @@
-"""Records that cross boundaries: objectives, statuses, observations, metric values.
+"""Records that cross boundaries: objectives, statuses, observations, metric values, kept decisions.
 
 Every record here is a frozen dataclass or an Enum with explicit string values (the values are stored in
 the database: append new members, never change a value).
@@ -13,6 +13,7 @@ from enum import Enum
 from typing import Any, Callable, Mapping, Union
 
 from hyperjob.errors import SpecError
+from hyperjob.stopping.base import Decision
 
 #: A configuration: hyperparameter name -> value (tuned hyperparameters only, unless said otherwise).
 Configuration = dict[str, Any]
@@ -218,3 +219,20 @@ class TuningJobRecord:
     status_reason: str | None = None
     parents: tuple[str, ...] = ()
     consumed_runtime_s: float = 0.0
+    #: the objective the tuning job was created with; ``None`` if it was recorded without one (a tool or a
+    #: test calling the store directly; the Tuner always passes the spec's)
+    objective: Objective | None = None
+
+
+@dataclass(frozen=True)
+class DecisionRecord:
+    """A stopping decision as the store keeps it: about one attempt of one training job, made at ``at``.
+
+    The Tuner keeps stops and hyperband rungs' verdicts (not the median rule's "go on" after every step),
+    before it acts on them. ``at`` is seconds since the epoch.
+    """
+
+    training_job: str
+    attempt: int
+    decision: Decision
+    at: float

@@ -10,7 +10,8 @@ from typing import Iterator
 import pytest
 
 from hyperjob.errors import LeaseError, SpecError, StoreError
-from hyperjob.records import MetricValue, TrainingJobStatus, TuningJobStatus
+from hyperjob.records import DecisionRecord, Direction, MetricValue, Objective, TrainingJobStatus, TuningJobStatus
+from hyperjob.stopping.base import Action, Decision
 from hyperjob.store import Store
 from hyperjob.store.sql import SqlStore, training_job_id
 
@@ -73,6 +74,18 @@ def test_tuning_job_round_trip(store: SqlStore) -> None:
     assert [r.name for r in store.list_tuning_jobs()] == ["p-c", "p-a", "p-b", "tj"]  # oldest first
 
 
+def test_the_objective_is_recorded_with_the_tuning_job(store: SqlStore) -> None:
+    objective = Objective("val:acc", Direction.MAXIMIZE)
+    created = store.create_tuning_job("tj", SPEC, objective=objective)
+    assert created.objective == objective
+    assert store.get_tuning_job("tj").objective == objective
+    assert store.get_tuning_job("tj") == created
+    store.create_tuning_job("loss", {"name": "loss"}, objective=Objective("loss"))
+    store.create_tuning_job("none", {"name": "none", "objective": {"metric": "acc", "type": "Maximize"}})
+    listed = {r.name: r.objective for r in store.list_tuning_jobs()}
+    assert listed == {"tj": objective, "loss": Objective("loss", Direction.MINIMIZE), "none": None}  # spec not read
+
+
 def test_duplicate_tuning_job_name_is_refused(store: SqlStore) -> None:
     store.create_tuning_job("tj", SPEC)
     with pytest.raises(StoreError, match=r"tuning job named 'tj' already exists.*hyperjob resume tj"):
@@ -103,6 +116,8 @@ def test_unknown_tuning_job_errors_name_it(store: SqlStore) -> None:
         store.add_consumed_runtime("nope", 1.0)
     with pytest.raises(StoreError, match="'nope'"):
         store.get_all_metrics("nope")
+    with pytest.raises(StoreError, match="'nope'"):
+        store.list_decisions("nope")
     with pytest.raises(StoreError, match="'nope'") as info:
         store.acquire_lease("nope", "host:1", 10)
     assert not isinstance(info.value, LeaseError)
@@ -160,6 +175,16 @@ def test_training_job_round_trip(store: SqlStore) -> None:
     assert done.pid == 4242
     assert done.extra == {"model_dir": "/runs/tj-000/model", "resource": 12}
     assert done.config == CONFIG
+
+
+def test_update_extra_merges_whatever_the_status(store: SqlStore) -> None:
+    store.create_tuning_job("tj", SPEC)
+    job = store.add_training_job("tj", CONFIG, extra={"a": 1, "b": [1]}).id
+    store.set_status(job, TrainingJobStatus.COMPLETED, final_objective=1.0)
+    store.update_extra(job, {"b": [2, 3], "c": {"d": None}})
+    assert store.get_training_job(job).extra == {"a": 1, "b": [2, 3], "c": {"d": None}}
+    with pytest.raises(StoreError, match=r"no training job 'tj-404'"):
+        store.update_extra("tj-404", {"a": 1})
 
 
 def test_failure_reason_and_missing_objective(store: SqlStore) -> None:
@@ -251,6 +276,8 @@ def test_unknown_training_job_errors_name_it(store: SqlStore) -> None:
         lambda: store.reset_for_rerun("tj-404"),
         lambda: store.append_metrics("tj-404", [MetricValue("loss", 1.0, 0)]),
         lambda: store.get_metrics("tj-404"),
+        lambda: store.add_decision("tj-404", 0, STOP),
+        lambda: store.get_decisions("tj-404"),
     ):
         with pytest.raises(StoreError, match=r"no training job 'tj-404'.*hyperjob trials"):
             call()
@@ -365,6 +392,80 @@ def test_reset_for_rerun(store: SqlStore) -> None:
     assert store.reset_for_rerun(job).attempt == 2
 
 
+# --------------------------------------------------------------------------------------------- decisions
+RUNG = Decision(Action.CONTINUE, "rung", step=1, value=0.75, threshold=0.5, compared=4, rung=1, bracket=0,
+                reason="hyperband: at rung 1 (step 1) the objective 0.75 is among the best 2 of 4: goes on")
+STOP = Decision(Action.STOP, "median", step=3, value=2.5, threshold=1.25, compared=3,
+                reason="early stopping (auto): at step 3 the objective 2.5 is worse than the median 1.25")
+
+
+def test_decisions_round_trip_in_the_order_they_were_made(store: SqlStore) -> None:
+    store.create_tuning_job("tj", SPEC)
+    job = store.add_training_job("tj", CONFIG).id
+    assert store.get_decisions(job) == []
+    first = store.add_decision(job, 0, RUNG, at=1000.5)
+    before = time.time()
+    second = store.add_decision(job, 0, STOP)  # at: now
+    assert first == DecisionRecord(training_job=job, attempt=0, decision=RUNG, at=1000.5)
+    assert (second.decision, second.attempt) == (STOP, 0) and before <= second.at <= time.time()
+    assert store.get_decisions(job) == [first, second]
+    assert store.get_decisions(job)[1].decision.stop and not store.get_decisions(job)[0].decision.stop
+    assert store.get_training_job(job).extra == {}  # not in the extra data
+
+
+def test_a_decision_without_a_finite_value_or_threshold_survives(store: SqlStore) -> None:
+    store.create_tuning_job("tj", SPEC)
+    job = store.add_training_job("tj", CONFIG).id
+    odd = Decision(Action.STOP, "max_resource", step=9, value=math.nan, threshold=None, reason="reached 9")
+    store.add_decision(job, 0, Decision(Action.STOP, "rung", step=3, value=math.inf, threshold=math.nan))
+    store.add_decision(job, 0, odd)
+    inf, nan = [k.decision for k in store.get_decisions(job)]
+    assert (inf.value, inf.threshold) == (math.inf, None)  # a NaN threshold is no threshold
+    assert math.isnan(nan.value) and nan.threshold is None
+    assert (nan.rule, nan.step, nan.rung, nan.bracket, nan.compared, nan.reason) == ("max_resource", 9, None, None, 0,
+                                                                                   "reached 9")
+
+
+def test_list_decisions_has_every_training_job_in_creation_order(store: SqlStore) -> None:
+    store.create_tuning_job("tj", SPEC)
+    store.create_tuning_job("other", SPEC)
+    jobs = [store.add_training_job("tj", {"i": i}).id for i in range(3)]
+    noise = store.add_training_job("other", {"i": 0}).id
+    store.add_decision(jobs[2], 0, STOP, at=3.0)
+    store.add_decision(jobs[0], 0, RUNG, at=1.0)
+    store.add_decision(noise, 0, STOP, at=2.0)
+    store.add_decision(jobs[0], 0, STOP, at=4.0)
+    everything = store.list_decisions("tj")
+    assert list(everything) == jobs
+    assert [k.decision for k in everything[jobs[0]]] == [RUNG, STOP]
+    assert everything[jobs[1]] == []
+    assert everything[jobs[2]] == [DecisionRecord(jobs[2], 0, STOP, 3.0)]
+    assert everything[jobs[0]] == store.get_decisions(jobs[0])
+    assert list(store.list_decisions("other")) == [noise]
+
+
+def test_a_rerun_keeps_the_decisions_of_earlier_attempts_but_reads_the_current_ones(store: SqlStore) -> None:
+    store.create_tuning_job("tj", SPEC)
+    job = store.add_training_job("tj", CONFIG).id
+    store.add_decision(job, 0, RUNG, at=1.0)
+    assert store.reset_for_rerun(job).attempt == 1
+    assert store.get_decisions(job) == [] and store.list_decisions("tj") == {job: []}
+    store.add_decision(job, 1, STOP, at=2.0)
+    assert store.get_decisions(job) == [DecisionRecord(job, 1, STOP, 2.0)]
+    assert store.list_decisions("tj") == {job: [DecisionRecord(job, 1, STOP, 2.0)]}
+    history = [DecisionRecord(job, 0, RUNG, 1.0), DecisionRecord(job, 1, STOP, 2.0)]
+    assert store.get_decisions(job, all_attempts=True) == history
+    assert store.list_decisions("tj", all_attempts=True) == {job: history}
+
+
+def test_a_decision_about_a_negative_attempt_is_refused(store: SqlStore) -> None:
+    store.create_tuning_job("tj", SPEC)
+    job = store.add_training_job("tj", CONFIG).id
+    with pytest.raises(StoreError, match=r"'tj-000': a decision is about attempt 0 or later, got attempt -1"):
+        store.add_decision(job, -1, STOP)
+    assert store.get_decisions(job, all_attempts=True) == []
+
+
 # ------------------------------------------------------------------------------------------------- lease
 def test_lease_acquire_refuse_renew_release(store: SqlStore) -> None:
     store.create_tuning_job("tj", SPEC)
@@ -435,14 +536,17 @@ def test_a_lease_is_per_tuning_job(store: SqlStore) -> None:
 # ----------------------------------------------------------------------------------- reopening, versions
 def test_everything_survives_reopening(store_url: str) -> None:
     with SqlStore(store_url) as first:
-        first.create_tuning_job("tj", SPEC)
+        first.create_tuning_job("tj", SPEC, objective=Objective("val:acc", Direction.MAXIMIZE))
         job = first.add_training_job("tj", CONFIG).id
         first.append_metrics(job, [MetricValue("loss", 0.25, 0, 5.0)])
+        first.add_decision(job, 0, RUNG, at=6.0)
         first.set_status(job, TrainingJobStatus.COMPLETED, final_objective=0.25)
         before = (first.get_tuning_job("tj"), first.get_training_job(job))
-    with SqlStore(store_url) as second:  # a version-1 database created by SqlStore reopens fine
+    with SqlStore(store_url) as second:  # a database of the current version created by SqlStore reopens fine
         assert (second.get_tuning_job("tj"), second.get_training_job(job)) == before
+        assert second.get_tuning_job("tj").objective == Objective("val:acc", Direction.MAXIMIZE)
         assert second.get_metrics(job) == [MetricValue("loss", 0.25, 0, 5.0)]
+        assert second.get_decisions(job) == [DecisionRecord(job, 0, RUNG, 6.0)]
         assert second.add_training_job("tj", CONFIG).index == 1
 
 

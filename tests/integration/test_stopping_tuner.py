@@ -30,6 +30,11 @@ def _loss(config: dict, step: int, decay: float = 1.0) -> float:
     return (config["x"] - 0.3) ** 2 + (config["y"] - 2) ** 2 / 10 + decay / (step + 1)
 
 
+def _kept(store, training_job_id: str) -> list[dict]:
+    """The decisions kept about a training job's current attempt, as JSON (with their attempt and time)."""
+    return [{**k.decision.to_json(), "attempt": k.attempt, "time": k.at} for k in store.get_decisions(training_job_id)]
+
+
 def _process_gone(pid: int) -> bool:
     try:
         os.killpg(pid, 0)  # the training job's process group (the local executor starts a new session)
@@ -58,7 +63,7 @@ def test_early_stopping_auto_stops_real_processes_and_says_why(tmp_path):
         stopped = [r for r in records if r.status is TrainingJobStatus.STOPPED]
         assert stopped, "the median rule stopped no training job: its bad configurations should lose"
         for r in stopped:
-            (decision,) = [d for d in r.extra["decisions"] if d["action"] == "stop"]
+            (decision,) = [d for d in _kept(store, r.id) if d["action"] == "stop"]
             assert decision["rule"] == "median" and decision["compared"] >= 3
             # the value decided on is the program's own value at that step, and it is worse than the median
             # (steps.py prints 0-based steps: the decision's step is the resource, the epochs done: step + 1)
@@ -72,7 +77,7 @@ def test_early_stopping_auto_stops_real_processes_and_says_why(tmp_path):
             assert r.pid is not None and _process_gone(r.pid)
         # the running averages behind each decision, recomputed from the store
         first = stopped[0]
-        d = next(d for d in first.extra["decisions"] if d["action"] == "stop")
+        d = next(d for d in _kept(store, first.id) if d["action"] == "stop")
         averages = []
         for other in records:
             values = [m.value for m in metrics[other.id] if m.name == "loss" and m.step + 1 <= d["step"]]
@@ -127,14 +132,14 @@ def test_callable_jobs_stop_at_the_value_the_decision_was_made_on(tmp_path):
         assert stopped and any(r.status is TrainingJobStatus.COMPLETED for r in records)
         rows = {j["name"]: j for j in result.jobs}
         for r in stopped:
-            stop = next(d for d in r.extra["decisions"] if d["action"] == "stop")
+            stop = next(d for d in _kept(store, r.id) if d["action"] == "stop")
             assert stop["rule"] == "rung" and stop["rung"] in (1, 3, 9)
             row = rows[r.id]
             assert row["value"] is None and row["last_value"] == stop["value"] and row["last_step"] == stop["step"]
             assert ran[r.config["x"]] == stop["step"] == stop["rung"]  # not one epoch more
             assert stop["value"] < stop["threshold"]
         for r in records:  # every rung a job passed, it passed with a kept decision
-            rungs = [d["rung"] for d in r.extra.get("decisions", []) if d["rule"] == "rung"]
+            rungs = [d["rung"] for d in _kept(store, r.id) if d["rule"] == "rung"]
             assert rungs == [1, 3, 9][: len(rungs)]
             if r.status is TrainingJobStatus.COMPLETED:
                 assert rungs == [1, 3, 9] and ran[r.config["x"]] == 27
@@ -167,7 +172,7 @@ def _rung_decisions(store_path: str) -> list[tuple[str, dict]]:
         if not any(t.name == "hb" for t in store.list_tuning_jobs()):
             return []
         return [
-            (r.id, d) for r in store.list_training_jobs("hb") for d in r.extra.get("decisions", [])
+            (r.id, d) for r in store.list_training_jobs("hb") for d in _kept(store, r.id)
             if d.get("rule") == "rung" and d.get("attempt", 0) == r.attempt
         ]
     finally:

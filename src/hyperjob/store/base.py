@@ -6,12 +6,15 @@ from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
 
 from hyperjob.records import (
     Configuration,
+    DecisionRecord,
     MetricValue,
+    Objective,
     TrainingJobRecord,
     TrainingJobStatus,
     TuningJobRecord,
     TuningJobStatus,
 )
+from hyperjob.stopping.base import Decision
 
 
 @runtime_checkable
@@ -19,7 +22,9 @@ class Store(Protocol):
     """The single source of truth for tuning jobs. Safe to use from several processes at once."""
 
     # tuning jobs
-    def create_tuning_job(self, name: str, spec: Mapping[str, Any], parents: Sequence[str] = ()) -> TuningJobRecord: ...
+    def create_tuning_job(
+        self, name: str, spec: Mapping[str, Any], parents: Sequence[str] = (), *, objective: Objective | None = None
+    ) -> TuningJobRecord: ...  # the Tuner passes the spec's objective; the record's ``objective`` gives it back
     def get_tuning_job(self, name: str) -> TuningJobRecord: ...  # StoreError if unknown
     def list_tuning_jobs(self) -> list[TuningJobRecord]: ...
     def set_tuning_job_status(self, name: str, status: TuningJobStatus, reason: str | None = None) -> None: ...
@@ -50,6 +55,15 @@ class Store(Protocol):
     ) -> None: ...
     def update_extra(self, training_job_id: str, extra: Mapping[str, Any]) -> None: ...  # merged, any status
     def reset_for_rerun(self, training_job_id: str) -> TrainingJobRecord: ...  # Pending, attempt+1, metrics cleared
+
+    # stopping decisions: append-only, a rerun keeps the earlier attempts' (the Tuner adds one before acting on it)
+    def add_decision(
+        self, training_job_id: str, attempt: int, decision: Decision, at: float | None = None
+    ) -> DecisionRecord: ...  # at: seconds since the epoch, None for now
+    def get_decisions(self, training_job_id: str, *, all_attempts: bool = False) -> list[DecisionRecord]: ...
+    def list_decisions(
+        self, tuning_job: str, *, all_attempts: bool = False
+    ) -> dict[str, list[DecisionRecord]]: ...  # every training job a key, in creation order; current attempt only
 
     # metrics
     def append_metrics(self, training_job_id: str, values: Sequence[MetricValue]) -> None: ...

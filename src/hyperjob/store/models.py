@@ -3,17 +3,21 @@
 ::
 
     schema_version      one row per schema version applied (the highest is the database's version)
-    tuning_jobs         name PK, spec JSON, status, reason, times, consumed runtime, lease owner/expiry
+    tuning_jobs         name PK, spec JSON, objective metric and direction, status, reason, times, consumed
+                        runtime, lease owner/expiry
     tuning_job_parents  (child, position) PK -> parent: warm-start parents in the order they were given
     training_jobs       id PK ("<tuning job>-<index:03d>"), tuning job FK, index (unique per tuning job),
                         config JSON, status, times, failure reason, final objective, attempt, pid, extra JSON
     metrics             every metric value: training job FK, attempt, name, step, seq, value, timestamp;
                         unique on (training_job, attempt, name, step, seq)
+    decisions           every kept stopping decision (version 2), append-only: id PK (recorded order), training
+                        job FK, attempt, action, rule, step, value, threshold, compared, rung, bracket, reason,
+                        time; indexed on (training_job, attempt)
 
 Times are seconds since the epoch (double precision). Statuses are the string values of
 :class:`~hyperjob.records.TrainingJobStatus` / :class:`~hyperjob.records.TuningJobStatus`.
 
-A metric value of NaN is stored as NULL (SQLite cannot store NaN) and read back as NaN.
+A metric value of NaN is stored as NULL (SQLite cannot store NaN) and read back as NaN; so is a decision's.
 
 Changing this schema means: bump :data:`SCHEMA_VERSION`, add a migration in
 :mod:`hyperjob.store.migrations`, and commit a small SQLite database of the previous version under
@@ -24,14 +28,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Double, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Double, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-#: The schema version this hyperjob writes and reads. Append-only history: 1 = the first schema.
-SCHEMA_VERSION = 1
+#: The schema version this hyperjob writes and reads. Append-only history: 1 = the first schema; 2 = the
+#: ``decisions`` table and the objective columns of ``tuning_jobs`` (decisions were in ``training_jobs.extra``).
+SCHEMA_VERSION = 2
 
 #: The tables this module defines (used to recognize a hyperjob database).
-TABLE_NAMES = ("schema_version", "tuning_jobs", "tuning_job_parents", "training_jobs", "metrics")
+TABLE_NAMES = ("schema_version", "tuning_jobs", "tuning_job_parents", "training_jobs", "metrics", "decisions")
 
 _NAME = String(256)
 _STATUS = String(16)
@@ -62,6 +67,10 @@ class TuningJob(Base):
 
     name: Mapped[str] = mapped_column(_NAME, primary_key=True)
     spec: Mapped[dict[str, Any]]
+    #: the objective's metric name, NULL for a tuning job recorded without one (never by the Tuner)
+    objective_metric: Mapped[str | None] = mapped_column(_NAME)
+    #: ``Maximize`` or ``Minimize`` (:class:`~hyperjob.records.Direction`), NULL when the metric is
+    objective_direction: Mapped[str | None] = mapped_column(_STATUS)
     status: Mapped[str] = mapped_column(_STATUS)
     status_reason: Mapped[str | None]
     created_at: Mapped[float]
@@ -129,3 +138,32 @@ class Metric(Base):
     #: NULL stands for NaN
     value: Mapped[float | None]
     timestamp: Mapped[float]
+
+
+class KeptDecision(Base):
+    """A stopping decision the Tuner kept (a stop, or a hyperband rung's verdict), before it acted on it.
+
+    Append-only: a rerun of the training job (a higher ``attempt``) adds rows and keeps the earlier ones.
+    The columns are the fields of :class:`hyperjob.stopping.base.Decision`; ``at`` is when it was made.
+    """
+
+    __tablename__ = "decisions"
+    __table_args__ = (Index("ix_decisions_training_job_attempt", "training_job", "attempt"),)
+
+    id: Mapped[int] = mapped_column(_BIG_ID, primary_key=True, autoincrement=True)
+    training_job: Mapped[str] = mapped_column(String(300), ForeignKey("training_jobs.id", ondelete="CASCADE"))
+    attempt: Mapped[int] = mapped_column(Integer)
+    #: :class:`~hyperjob.stopping.base.Action` value: ``continue`` or ``stop``
+    action: Mapped[str] = mapped_column(_STATUS)
+    rule: Mapped[str] = mapped_column(String(32))
+    #: the step (resource) of the value decided on
+    step: Mapped[int] = mapped_column(BigInteger)
+    #: NULL stands for NaN
+    value: Mapped[float | None]
+    threshold: Mapped[float | None]
+    compared: Mapped[int] = mapped_column(Integer)
+    rung: Mapped[int | None] = mapped_column(BigInteger)
+    bracket: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str]
+    #: when the decision was made (seconds since the epoch, the client's clock)
+    at: Mapped[float]

@@ -19,7 +19,8 @@ client's clock (``time.time()``). Lease expiry is the database's clock, read and
 database, so that tuners on machines whose clocks differ agree on when a lease expires (on SQLite the
 database clock is the machine's clock).
 
-Metric idempotency: see :meth:`SqlStore.append_metrics`.
+Metric idempotency: see :meth:`SqlStore.append_metrics`. Stopping decisions are append-only rows
+(:meth:`SqlStore.add_decision`), read back for the training jobs' current attempts unless asked for all.
 """
 
 from __future__ import annotations
@@ -41,7 +42,10 @@ from hyperjob import __version__
 from hyperjob.errors import HyperjobError, LeaseError, SpecError, StoreError
 from hyperjob.records import (
     Configuration,
+    DecisionRecord,
+    Direction,
     MetricValue,
+    Objective,
     TrainingJobRecord,
     TrainingJobStatus,
     TuningJobRecord,
@@ -58,11 +62,13 @@ from hyperjob.store._engine import (
     normalize_url,
     same_value,
 )
+from hyperjob.stopping.base import Action, Decision
 from hyperjob.store.migrations import upgrade
 from hyperjob.store.models import (
     SCHEMA_VERSION,
     TABLE_NAMES,
     Base,
+    KeptDecision,
     Metric,
     SchemaVersion,
     TrainingJob,
@@ -271,13 +277,17 @@ class SqlStore:
             f"store {self.url}: no tuning job named {name!r}. List the tuning jobs with `hyperjob list`."
         )
 
-    def create_tuning_job(self, name: str, spec: Mapping[str, Any], parents: Sequence[str] = ()) -> TuningJobRecord:
-        """Record a new tuning job (status InProgress) with its warm-start parents, in their order.
+    def create_tuning_job(
+        self, name: str, spec: Mapping[str, Any], parents: Sequence[str] = (), *, objective: Objective | None = None
+    ) -> TuningJobRecord:
+        """Record a new tuning job (status InProgress) with its objective and warm-start parents, in their order.
 
         Args:
             name: unique name of the tuning job.
             spec: the validated spec as JSON-able data.
             parents: names of parent tuning jobs, which must be in the store.
+            objective: the spec's objective (the Tuner passes its plan's); ``None`` records none, and the
+                record's ``objective`` is then ``None``.
 
         Raises:
             StoreError: the name is taken, or a parent is not in the store.
@@ -307,6 +317,8 @@ class SqlStore:
                 TuningJob(
                     name=name,
                     spec=spec_json,
+                    objective_metric=None if objective is None else objective.metric,
+                    objective_direction=None if objective is None else objective.direction.value,
                     status=TuningJobStatus.IN_PROGRESS.value,
                     status_reason=None,
                     created_at=now,
@@ -317,7 +329,8 @@ class SqlStore:
             session.flush()
             session.add_all(TuningJobParent(child=name, position=i, parent=p) for i, p in enumerate(parents))
         return TuningJobRecord(
-            name=name, spec=spec_json, status=TuningJobStatus.IN_PROGRESS, created_at=now, parents=parents
+            name=name, spec=spec_json, status=TuningJobStatus.IN_PROGRESS, created_at=now, parents=parents,
+            objective=objective,
         )
 
     @staticmethod
@@ -331,6 +344,10 @@ class SqlStore:
             status_reason=row.status_reason,
             parents=tuple(parents),
             consumed_runtime_s=row.consumed_runtime_s,
+            objective=(
+                None if row.objective_metric is None
+                else Objective(row.objective_metric, Direction(row.objective_direction or Direction.MINIMIZE.value))
+            ),
         )
 
     def get_tuning_job(self, name: str) -> TuningJobRecord:
@@ -663,7 +680,7 @@ class SqlStore:
     def update_extra(self, training_job_id: str, extra: Mapping[str, Any]) -> None:
         """Merge ``extra`` into the training job's extra data (top-level keys replaced), whatever its status.
 
-        The Tuner keeps its stopping decisions there (``extra["decisions"]``) before acting on them.
+        Free-form data only: the stopping decisions have their own rows (:meth:`add_decision`).
 
         Raises:
             StoreError: the training job is unknown, or ``extra`` is not JSON-able.
@@ -686,7 +703,8 @@ class SqlStore:
         """Make a training job Pending again to run it anew (after a crash or an interrupted stop).
 
         Deletes its metric values, increments ``attempt``, and clears ``pid``, ``started_at``, ``ended_at``,
-        ``failure_reason`` and ``final_objective``; keeps the configuration, index and ``extra``.
+        ``failure_reason`` and ``final_objective``; keeps the configuration, index, ``extra`` and the decisions
+        of earlier attempts (which reads of the current attempt no longer return).
 
         Returns:
             The updated record.
@@ -815,3 +833,118 @@ class SqlStore:
             if name is not None:
                 values.append(self._metric(name, value, step, stamp))
         return result
+
+    # ---------------------------------------------------------------------------------------- decisions
+    def add_decision(
+        self, training_job_id: str, attempt: int, decision: Decision, at: float | None = None
+    ) -> DecisionRecord:
+        """Keep a stopping decision about one attempt of a training job (append-only), before acting on it.
+
+        Called by the Tuner for every stop and every hyperband rung's verdict, before it sends the stop.
+        A NaN value or threshold is stored as NULL and read back as NaN (value) or ``None`` (threshold).
+
+        Args:
+            training_job_id: the training job decided on.
+            attempt: the attempt the decision is about (the record's ``attempt`` when it was made).
+            decision: the decision, with its rule, step, value, threshold and reason.
+            at: when it was made, seconds since the epoch; ``None`` for now.
+
+        Returns:
+            The record as :meth:`get_decisions` gives it back.
+
+        Raises:
+            StoreError: the training job is unknown, or ``attempt`` is negative.
+        """
+        attempt = int(attempt)
+        if attempt < 0:
+            raise StoreError(
+                f"training job {training_job_id!r}: a decision is about attempt 0 or later, got attempt {attempt}."
+            )
+        stamp = time.time() if at is None else float(at)
+        threshold = None if decision.threshold is None else nan_to_none(float(decision.threshold))
+        row = KeptDecision(
+            training_job=training_job_id,
+            attempt=attempt,
+            action=Action(decision.action).value,
+            rule=str(decision.rule),
+            step=int(decision.step),
+            value=nan_to_none(float(decision.value)),
+            threshold=threshold,
+            compared=int(decision.compared),
+            rung=None if decision.rung is None else int(decision.rung),
+            bracket=None if decision.bracket is None else int(decision.bracket),
+            reason=str(decision.reason),
+            at=stamp,
+        )
+        with self._transaction(f"keep a decision about training job {training_job_id!r}", write=True) as session:
+            if session.scalar(_ATTEMPT_OF, {"job": training_job_id}) is None:
+                raise self._unknown_training_job(training_job_id)
+            session.add(row)
+        return self._decision_record(row)
+
+    @staticmethod
+    def _decision_record(row: KeptDecision) -> DecisionRecord:
+        decision = Decision(
+            action=Action(row.action),
+            rule=row.rule,
+            step=int(row.step),
+            value=math.nan if row.value is None else row.value,
+            threshold=row.threshold,
+            compared=int(row.compared),
+            rung=None if row.rung is None else int(row.rung),
+            bracket=None if row.bracket is None else int(row.bracket),
+            reason=row.reason,
+        )
+        return DecisionRecord(training_job=row.training_job, attempt=int(row.attempt), decision=decision, at=row.at)
+
+    def get_decisions(self, training_job_id: str, *, all_attempts: bool = False) -> list[DecisionRecord]:
+        """The decisions kept about a training job, in the order they were made.
+
+        Args:
+            all_attempts: also those about earlier attempts (before a rerun); by default only the current one's.
+
+        Raises:
+            StoreError: the training job is unknown.
+        """
+        query = select(KeptDecision).where(KeptDecision.training_job == training_job_id)
+        if not all_attempts:
+            current = and_(TrainingJob.id == KeptDecision.training_job, TrainingJob.attempt == KeptDecision.attempt)
+            query = query.join(TrainingJob, current)
+        with self._transaction(f"read the decisions about training job {training_job_id!r}") as session:
+            rows = session.scalars(query.order_by(KeptDecision.id)).all()
+            if not rows and session.get(TrainingJob, training_job_id) is None:
+                raise self._unknown_training_job(training_job_id)
+            return [self._decision_record(row) for row in rows]
+
+    def list_decisions(self, tuning_job: str, *, all_attempts: bool = False) -> dict[str, list[DecisionRecord]]:
+        """Every training job's kept decisions, in one query.
+
+        Args:
+            all_attempts: also those about earlier attempts (before a rerun); by default only the current ones'.
+
+        Returns:
+            training job id -> its decisions in the order they were made; every training job of the tuning job
+            is a key (in creation order), with ``[]`` when none was kept.
+
+        Raises:
+            StoreError: the tuning job is unknown.
+        """
+        on = KeptDecision.training_job == TrainingJob.id
+        if not all_attempts:
+            on = and_(on, KeptDecision.attempt == TrainingJob.attempt)
+        with self._transaction(f"read the decisions of tuning job {tuning_job!r}") as session:
+            rows = session.execute(
+                select(TrainingJob.id, KeptDecision)
+                .select_from(TrainingJob)
+                .outerjoin(KeptDecision, on)
+                .where(TrainingJob.tuning_job == tuning_job)
+                .order_by(TrainingJob.index, KeptDecision.id)
+            ).all()
+            if not rows and session.get(TuningJob, tuning_job) is None:
+                raise self._unknown_tuning_job(tuning_job)
+            result: dict[str, list[DecisionRecord]] = {}
+            for job_id, row in rows:
+                kept = result.setdefault(job_id, [])
+                if row is not None:
+                    kept.append(self._decision_record(row))
+            return result

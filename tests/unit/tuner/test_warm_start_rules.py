@@ -291,7 +291,7 @@ def test_python_api_parent_round_trips(store):
     space = SearchSpace(ranges=(ContinuousRange(name="lr", min_value=0.001, max_value=0.1),
                                 CategoricalRange(name="opt", values=("sgd", "adam"))), static={"epochs": 3})
     store.create_tuning_job("api", {"name": "api", "objective": {"metric": "loss", "type": "minimize"},
-                                    "python_api": True, **space_to_json(space)})
+                                    "python_api": True, **space_to_json(space)}, objective=Objective("loss"))
     rec = store.add_training_job("api", {"lr": 0.01, "opt": "adam"})
     store.set_status(rec.id, TrainingJobStatus.COMPLETED, final_objective=0.2)
     store.set_tuning_job_status("api", TuningJobStatus.COMPLETED)

@@ -2,11 +2,15 @@
 
 ``MIGRATIONS[n]`` upgrades a database of schema version ``n`` to ``n + 1`` on an open connection, inside
 the transaction (and the lock) in which :class:`~hyperjob.store.sql.SqlStore` opens the database; the
-caller records the new version in ``schema_version``. There are none yet: version 1 is the first schema.
+caller records the new version in ``schema_version``.
 
-Adding one: bump :data:`hyperjob.store.models.SCHEMA_VERSION`, write ``MIGRATIONS[old]`` (plain
-``ALTER TABLE`` statements that work on SQLite and PostgreSQL), and commit a small SQLite database of the
-old version under ``tests/fixtures/`` that the upgrade test opens.
+- 1 -> 2 (:mod:`~hyperjob.store.migrations.v2`): the ``decisions`` table, filled from
+  ``training_jobs.extra["decisions"]``; the objective columns of ``tuning_jobs``, filled from the specs.
+
+Adding one: bump :data:`hyperjob.store.models.SCHEMA_VERSION`, write ``MIGRATIONS[old]`` in a module of its
+own (plain ``ALTER TABLE`` statements that work on SQLite and PostgreSQL; new tables declared in that module
+as they are at the new version, not taken from the models), and commit a small SQLite database of the old
+version under ``tests/fixtures/store/`` that the upgrade test opens.
 """
 
 from __future__ import annotations
@@ -16,10 +20,11 @@ from typing import Callable
 from sqlalchemy import Connection
 
 from hyperjob.errors import StoreError
+from hyperjob.store.migrations.v2 import upgrade_1_to_2
 from hyperjob.store.models import SCHEMA_VERSION
 
 #: version n -> function that upgrades a database of version n to n + 1
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: upgrade_1_to_2}
 
 
 def upgrade(conn: Connection, from_version: int, where: str) -> list[int]:
