@@ -3,7 +3,9 @@
 random and bayesian run on a mixed space (log-scaled continuous, integer, categorical, increment grid); grid on
 a categorical one. bayesian joins once ``hyperjob.strategies.bayesian`` exists (``pytest.importorskip`` is
 used for that module only). hyperband (model-based, with max_resource 9) takes the same contract: fed ``Final``
-events only, it treats each as a value at every resource level.
+events only, it treats each as a value at every resource level. The optional abilities are declared members of
+the protocol: ``stopper()`` (a new stopper, exactly when the registry entry says the strategy stops training
+jobs itself) and ``extend_initial_design(n)``.
 
 Run as a script (``python test_strategy_contract.py '{"names": [...], "seed": 0}'``), this file prints the
 suggestions of a fixed sequence of calls as JSON: the determinism test runs it in fresh processes.
@@ -23,8 +25,9 @@ import pytest
 
 from hyperjob.records import Direction, Failed, Final, Intermediate, Objective, Pending
 from hyperjob.space import CategoricalRange, ContinuousRange, DiscreteRange, IntegerRange, SearchSpace
+from hyperjob.stopping.base import EarlyStopper
 from hyperjob.strategies.base import Strategy
-from hyperjob.strategies.registry import create_strategy
+from hyperjob.strategies.registry import create_strategy, strategy_entry
 
 NAMES = ["random", "grid", "bayesian", "hyperband"]
 #: strategies whose suggestions follow the values observed (the others must ignore them)
@@ -238,6 +241,32 @@ def test_a_one_dimensional_space(make: Callable[..., Strategy], name: str) -> No
         assert len({key(space, c) for c in batch}) == 3
         for config in batch:
             s.observe(Final(config, (space.to_unit(config)[0] - 0.3) ** 2))
+
+
+def test_a_stopper_exactly_when_its_entry_says_it_stops_training_jobs(make: Callable[..., Strategy], name: str) -> None:
+    s = make()
+    first, second = s.stopper(), s.stopper()
+    if strategy_entry(name).stops_training_jobs:
+        assert isinstance(first, EarlyStopper) and isinstance(second, EarlyStopper)
+        assert first is not second  # a new one each time: no state shared between two tuners
+        assert first.name
+    else:
+        assert first is None and second is None
+
+
+def test_an_extended_initial_design_draws_on(make: Callable[..., Strategy], name: str) -> None:
+    """After ``extend_initial_design(n)``, a model-based strategy keeps drawing its initial design (the random
+    strategy's draws under the same seed) past its usual size; the others suggest what they would anyway."""
+    space = space_for(name)
+    s = make()
+    s.extend_initial_design(50)
+    reference = create_strategy("random", space, MIN, seed=0) if name in ADAPTIVE else make()
+    for _ in range(3):  # 9 results: past the default initial design of every model-based strategy here
+        batch = s.suggest(3)
+        assert batch == reference.suggest(3)
+        for config in batch:
+            s.observe(Final(config, value_of(space, config)))
+            reference.observe(Final(config, value_of(space, config)))
 
 
 # -- determinism in a fresh process -----------------------------------------------------------------------------

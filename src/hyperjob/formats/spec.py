@@ -72,7 +72,6 @@ __all__ = [
     "spec_warnings",
 ]
 
-StrategyName = Literal["bayesian", "random", "grid", "hyperband"]
 SourceFormat = Literal["native", "sagemaker", "neptune", "python"]
 OffAuto = Literal["off", "auto"]
 
@@ -294,14 +293,28 @@ def _with_group(regex: str) -> str:
 class StrategySpec(StrictModel):
     """The strategy and its settings (``strategy: random`` is short for ``{name: random}``).
 
-    ``settings`` are passed to the strategy's constructor; unknown ones are refused when the strategy is
-    available (``hyperjob.strategies.registry.strategy_settings``). Hyperband reads ``min_resource`` (default 1),
-    ``max_resource`` (default: the static epochs hyperparameter), ``reduction_factor`` (3), ``brackets`` (1),
-    ``model`` (``bayesian`` or ``random``), ``n_initial`` and ``num_threads`` (``docs/early-stopping.md``).
+    ``name`` is a registered strategy's (``hyperjob.strategies.registry``); ``settings`` are passed to its
+    constructor, and its registry entry checks them (unknown ones are refused when the strategy is available).
+    Hyperband reads ``min_resource`` (default 1), ``max_resource`` (default: the static epochs hyperparameter),
+    ``reduction_factor`` (3), ``brackets`` (1), ``model`` (``bayesian`` or ``random``), ``n_initial`` and
+    ``num_threads`` (``docs/early-stopping.md``).
     """
 
-    name: StrategyName = "bayesian"
+    name: str = "bayesian"
     settings: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _registered(cls, value: str) -> str:
+        from hyperjob.strategies.registry import strategy_names
+
+        names = strategy_names()
+        if value not in names:
+            raise SpecError(
+                f"must be one of {', '.join(repr(n) for n in names)}, got {value!r}.{did_you_mean(value, names)} "
+                "Use one of them."
+            )
+        return value
 
     @model_validator(mode="before")
     @classmethod
@@ -560,48 +573,20 @@ class TuningJobSpec(StrictModel):
         return self
 
     def _check_strategy(self, space: SearchSpace) -> None:
-        name = self.strategy.name
-        if name == "grid":
-            from hyperjob.strategies.grid import check_grid_budget
+        """The strategy's rules, as its registry entry has them (``StrategyEntry.check``); fills in the budget
+        a strategy derives from the space (grid: the number of combinations)."""
+        from hyperjob.strategies.registry import StrategyInputs, strategy_entry
 
-            try:
-                size = check_grid_budget(space, self.limits.max_jobs)
-            except SpecError as exc:
-                if exc.path and exc.path.startswith("hyperparameters."):
-                    raise SpecError(exc.message, path="hyperparameter_ranges." + exc.path[len("hyperparameters."):]
-                                    ) from None
-                raise
-            if self.limits.max_jobs is None:
-                object.__setattr__(self, "limits", self.limits.model_copy(update={"max_jobs": size}))
-        elif self.limits.max_jobs is None:
-            raise SpecError(
-                f"the {name!r} strategy needs a budget: the number of training jobs to run. Add it, e.g. "
-                "limits: {max_jobs: 20}.",
-                path="limits.max_jobs",
-            )
-        if name == "hyperband" and self.early_stopping == "auto":
-            raise SpecError(
-                "early_stopping 'auto' cannot be used with the 'hyperband' strategy, which stops training jobs "
-                "itself (SageMaker's rule). Set early_stopping: off, or use another strategy.",
-                path="early_stopping",
-            )
-        settings = self.strategy.settings
-        if name == "hyperband":
-            from hyperjob.strategies.hyperband import resolve_settings
-
-            resolve_settings(space, settings)
-        if settings:
-            allowed = _strategy_settings(name)
-            if allowed is not None:
-                for key in settings:
-                    if key not in allowed:
-                        hint = did_you_mean(key, allowed)
-                        known = ", ".join(allowed) if allowed else "none"
-                        raise SpecError(
-                            f"the {name!r} strategy has no setting {key!r}.{hint} Its settings: {known}. "
-                            "Remove or rename it.",
-                            path=f"strategy.settings.{key}",
-                        )
+        inputs = StrategyInputs(space, self.strategy.settings, self.limits.max_jobs, self.early_stopping)
+        try:
+            max_jobs = strategy_entry(self.strategy.name).check(inputs)
+        except SpecError as exc:  # the space names a range hyperparameters.<name>; the spec hyperparameter_ranges
+            if exc.path and exc.path.startswith("hyperparameters."):
+                raise SpecError(exc.message, path="hyperparameter_ranges." + exc.path[len("hyperparameters."):]
+                                ) from None
+            raise
+        if self.limits.max_jobs is None:
+            object.__setattr__(self, "limits", self.limits.model_copy(update={"max_jobs": max_jobs}))
 
     def _check_metrics(self) -> None:
         names = [d.name for d in self.metric_definitions]
@@ -777,18 +762,6 @@ def _from_python_api_record(data: Mapping[str, Any]) -> dict[str, Any]:
     if limits is None or (isinstance(limits, Mapping) and "max_jobs" not in limits):
         d["limits"] = {**(limits or {}), "max_jobs": 20}
     return d
-
-
-def _strategy_settings(name: str) -> tuple[str, ...] | None:
-    """The settings the strategy accepts, or ``None`` when unknown (not available here, or ``**settings``)."""
-    try:
-        from hyperjob.strategies.registry import strategy_settings
-    except ImportError:  # pragma: no cover - the registry ships with hyperjob
-        return None
-    try:
-        return strategy_settings(name)
-    except SpecError:
-        return None  # not available in this installation: the Tuner says so when it runs
 
 
 def spec_warnings(spec: TuningJobSpec) -> list[str]:

@@ -75,9 +75,13 @@ class EarlyStopper(Protocol):
     """Decides, value by value, whether training jobs go on.
 
     ``decide`` is called for every objective value of a running training job, in the order they arrive;
-    ``record`` takes values that need no decision (the store's history on resume, values of finished jobs).
-    Both are called from the Tuner's thread only.
+    ``record`` takes values that need no decision (the store's history on resume, values of finished jobs);
+    ``restore`` takes the decisions the store kept (resume), ``forget`` drops a training job that runs again
+    from the start. All are called from the Tuner's thread only.
     """
+
+    #: how messages name the rule, e.g. ``"hyperband"`` or ``"early stopping 'auto'"``
+    name: str
 
     def decide(self, training_job_id: str, index: int, step: int, value: float) -> Decision | None:
         """Record the value, and return a decision, or ``None`` when this value needs none (e.g. between rungs)."""
@@ -85,6 +89,15 @@ class EarlyStopper(Protocol):
 
     def record(self, training_job_id: str, index: int, step: int, value: float) -> None:
         """Record a value without deciding (replaying history)."""
+        ...
+
+    def restore(self, training_job_id: str, decision: Decision) -> None:
+        """Put back a decision the store kept about the training job's current attempt (resume, before its
+        values are recorded again). A rule that keeps no state of its own decisions ignores it."""
+        ...
+
+    def forget(self, training_job_id: str) -> None:
+        """Drop everything known about a training job: it runs again from the start (a rerun)."""
         ...
 
 

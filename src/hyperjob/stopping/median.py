@@ -92,6 +92,9 @@ class MedianStopper:
         grace_values: the rule does not act on a training job's first ``grace_values`` values (>= 0).
     """
 
+    #: how messages name the rule
+    name = "early stopping 'auto'"
+
     def __init__(
         self, objective: Objective, *, min_jobs: int = DEFAULT_MIN_JOBS, grace_values: int = DEFAULT_GRACE_VALUES
     ) -> None:
@@ -111,6 +114,9 @@ class MedianStopper:
         if curve is None:
             curve = self._curves[training_job_id] = _Curve(index)
         curve.add(int(step), float(value))
+
+    def restore(self, training_job_id: str, decision: Decision) -> None:
+        """Nothing to put back: the rule decides from the values alone, which come back through :meth:`record`."""
 
     def forget(self, training_job_id: str) -> None:
         """Drop a training job's values (it runs again from the start)."""

@@ -128,6 +128,9 @@ class RungStopper:
             known; when it is <= ``max_resource`` the job is not stopped at ``max_resource``, it completes.
     """
 
+    #: how messages name the rule
+    name = "hyperband"
+
     def __init__(self, ladder: RungLadder, objective: Objective, *, ends_at: int | None = None) -> None:
         self.ladder = ladder
         self.objective = objective

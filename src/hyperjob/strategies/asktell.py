@@ -153,8 +153,8 @@ class AskTell:
         self.strategy: Strategy = create_strategy(strategy, self.space, self.objective, seed=seed, **settings)
         #: what decides on intermediate values (as in the Tuner), or ``None``
         self.stopper: EarlyStopper | None = None
-        make_stopper = getattr(self.strategy, "make_stopper", None)  # the Tuner asks the strategy the same way
-        if make_stopper is not None:
+        own = self.strategy.stopper()  # the Tuner asks the strategy the same way
+        if own is not None:
             if early == "auto":
                 raise SpecError(
                     f"early_stopping 'auto' cannot be used with the {type(self.strategy).__name__}, which stops "
@@ -162,7 +162,7 @@ class AskTell:
                     "another strategy.",
                     path="early_stopping",
                 )
-            self.stopper = make_stopper()
+            self.stopper = own
         elif early == "auto":
             from hyperjob.stopping.median import MedianStopper
 

@@ -59,6 +59,7 @@ from hyperjob.errors import SpecError, StrategyError
 from hyperjob.records import Configuration, Failed, Final, Intermediate, Objective, Observation, Pending
 from hyperjob.space import SearchSpace
 from hyperjob.strategies._tracking import Ledger, LedgerViews, check_count, check_seed
+from hyperjob.strategies.base import BaseStrategy
 from hyperjob.strategies.random import RandomStrategy
 
 #: Largest default initial design (the default is ``min(max(5, dim + 1), _MAX_DEFAULT_INITIAL)``).
@@ -80,9 +81,6 @@ _FULL_SEARCH_UNTIL = 300
 #: brings: the sampled candidates are dense enough, and the cost per suggestion must stay flat).
 _POLISH_UNTIL = 200
 
-_SETTINGS = ("n_initial", "num_threads")
-
-
 def default_n_initial(dim: int) -> int:
     """The default size of the initial design for a space of ``dim`` ranges: ``min(max(5, dim + 1), 10)``."""
     return min(max(5, dim + 1), _MAX_DEFAULT_INITIAL)
@@ -97,33 +95,34 @@ def _positive_int(name: str, value: Any, example: int) -> int:
     return int(value)
 
 
-class BayesianStrategy(LedgerViews):
+class BayesianStrategy(LedgerViews, BaseStrategy):
     """Bayesian optimization with a Gaussian process (see the module docstring).
 
     Args:
         space: the search space.
         objective: the objective (its direction decides what "better" means).
         seed: a non-negative integer; ``None`` draws one from the operating system (see :attr:`seed`).
-        **settings: ``n_initial`` (positive int, default ``min(max(5, dim + 1), 10)``): the size of the random
-            initial design; ``num_threads`` (positive int, default 1): torch threads while suggesting.
+        n_initial: the size of the random initial design (a positive int, default ``min(max(5, dim + 1), 10)``).
+        num_threads: torch threads while suggesting (a positive int, default 1).
 
     Raises:
-        SpecError: a bad seed, an unknown setting or a bad setting value.
+        SpecError: a bad seed or a bad setting value.
         StrategyError: torch, gpytorch or BoTorch is not installed (``pip install 'hyperjob[bo]'``).
     """
 
-    def __init__(self, space: SearchSpace, objective: Objective, seed: int | None = None, **settings: Any) -> None:
-        unknown = sorted(set(settings) - set(_SETTINGS))
-        if unknown:
-            raise SpecError(
-                f"unknown setting {unknown[0]!r} of the bayesian strategy. Known settings: {', '.join(_SETTINGS)}.",
-                path=f"strategy.settings.{unknown[0]}",
-            )
-        n_initial = settings.get("n_initial")
+    def __init__(
+        self,
+        space: SearchSpace,
+        objective: Objective,
+        seed: int | None = None,
+        *,
+        n_initial: int | None = None,
+        num_threads: int | None = None,
+    ) -> None:
+        #: the size of the random initial design (grown by :meth:`extend_initial_design`)
         self.n_initial: int = (
             default_n_initial(space.dim) if n_initial is None else _positive_int("n_initial", n_initial, 8)
         )
-        num_threads = settings.get("num_threads")
         self.num_threads: int = 1 if num_threads is None else _positive_int("num_threads", num_threads, 1)
         self.space = space
         self.objective = objective
@@ -218,8 +217,12 @@ class BayesianStrategy(LedgerViews):
             elif not isinstance(event, Intermediate):
                 self._failed.append(config)
 
-    # -- internals ------------------------------------------------------------------------------------------
+    def extend_initial_design(self, n: int) -> None:
+        """Draw ``n`` more random configurations before the model is used (warm start's transfer seeds come on
+        top of the initial design: a model fitted on a few close configurations explores too little)."""
+        self.n_initial += check_count(n)
 
+    # -- internals ------------------------------------------------------------------------------------------
     def _next(self) -> tuple[Configuration | None, bool]:
         """The next configuration, and whether the random strategy chose it."""
         if len(self._ledger.known) < self.n_initial or len(self._losses) < 2 or self._encoder.width == 0:

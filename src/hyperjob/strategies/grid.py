@@ -19,6 +19,7 @@ from hyperjob.errors import SpecError
 from hyperjob.records import Configuration, Objective, Observation
 from hyperjob.space import SearchSpace
 from hyperjob.strategies._tracking import Ledger, LedgerViews, check_count, check_seed
+from hyperjob.strategies.base import BaseStrategy
 
 
 def grid_size(space: SearchSpace) -> int:
@@ -66,7 +67,7 @@ def check_grid_budget(space: SearchSpace, max_jobs: int | None) -> int:
     return size
 
 
-class GridStrategy(LedgerViews):
+class GridStrategy(LedgerViews, BaseStrategy):
     """Grid search over categorical ranges (see the module docstring).
 
     Args:
@@ -117,7 +118,6 @@ class GridStrategy(LedgerViews):
     def remaining(self) -> int:
         """How many combinations are neither suggested nor known from an event."""
         return self.size - self._ledger.known_in_space
-
 
     def __repr__(self) -> str:
         return f"GridStrategy(size={self.size}, remaining={self.remaining})"

@@ -1,7 +1,7 @@
 """Hyperband: asynchronous successive halving, with new configurations from a model of the best rung.
 
 The rungs (which training job goes on, which is stopped) are :mod:`hyperjob.stopping.rungs`; the Tuner applies
-them with the stopper this strategy builds (:meth:`HyperbandStrategy.make_stopper`). This module chooses the
+them with the stopper this strategy builds (:meth:`HyperbandStrategy.stopper`). This module chooses the
 configurations:
 
 - ``model: bayesian`` (the default, BOHB-style): one Gaussian-process model
@@ -32,6 +32,7 @@ from hyperjob.records import Configuration, Failed, Final, Intermediate, Objecti
 from hyperjob.space import SearchSpace
 from hyperjob.stopping.rungs import RungLadder, RungStopper, check_whole
 from hyperjob.strategies._tracking import Ledger, LedgerViews, check_count, check_seed
+from hyperjob.strategies.base import BaseStrategy
 from hyperjob.strategies.random import RandomStrategy
 
 #: Static hyperparameters that give ``max_resource`` when it is left out (SageMaker's rule), in this order.
@@ -101,7 +102,7 @@ def resolve_settings(space: SearchSpace, settings: Mapping[str, Any], seed: int 
     )
 
 
-class HyperbandStrategy(LedgerViews):
+class HyperbandStrategy(LedgerViews, BaseStrategy):
     """Hyperband (asynchronous successive halving) with model-based configurations (module docstring).
 
     Args:
@@ -155,9 +156,9 @@ class HyperbandStrategy(LedgerViews):
         self.levels: tuple[int, ...] = (*self.ladder.levels(0), self.ladder.max_resource)
         self._models: dict[int, Any] = {}
         if self.model == "bayesian":
-            from hyperjob.strategies.registry import strategy_class
+            from hyperjob.strategies.registry import strategy_entry
 
-            bayesian = strategy_class("bayesian")
+            bayesian = strategy_entry("bayesian").load()  # names the install command without torch
             from hyperjob.strategies.bayesian import default_n_initial
 
             self.n_initial = default_n_initial(space.dim) if n_initial is None else n_initial
@@ -173,10 +174,16 @@ class HyperbandStrategy(LedgerViews):
         self._jobs: dict[str, dict[str, Any]] = {}
         self._anonymous = 0
 
-    # -- the rungs -------------------------------------------------------------------------------------------
-    def make_stopper(self) -> RungStopper:
-        """The stopper that applies this strategy's rungs (the Tuner uses it)."""
+    # -- the rungs and the initial design -----------------------------------------------------------------
+    def stopper(self) -> RungStopper:
+        """A new stopper that applies this strategy's rungs (the Tuner uses it)."""
         return RungStopper(self.ladder, self.objective, ends_at=self.ends_at)
+
+    def extend_initial_design(self, n: int) -> None:
+        """A level needs ``n`` more values before its model is used (warm start's seeds come on top)."""
+        n = check_count(n)
+        if self._models:
+            self.n_initial += n
 
     # -- Strategy protocol -------------------------------------------------------------------------------------
     def suggest(self, n: int) -> list[Configuration]:

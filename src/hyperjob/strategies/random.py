@@ -3,11 +3,12 @@
 How a suggestion is drawn:
 
 - suggestion ``i`` (``i`` counts the configurations the strategy knows about: suggested, or seen in an
-  event) is point ``i`` of a scrambled Sobol sequence (``scipy.stats.qmc.Sobol``, scramble=True, seeded from
-  ``numpy.random.default_rng([seed, 0])``); the point in ``[0, 1]^dim`` becomes a configuration through
-  ``space.from_unit``, so every range is drawn in its own scaling (log-uniform for a logarithmic range, every
-  integer with the same share, every categorical value with the same share, ...). Each point on its own is
-  uniform; together the first ``2^m`` points are stratified (16 points in 2-D fill every cell of a 4x4 grid);
+  event) is point ``i`` of a scrambled Sobol sequence (scipy's ``qmc.Sobol``, scramble=True, seeded from
+  ``numpy.random.default_rng([seed, 0])``, computed by ``_sobol.py`` without importing scipy.stats); the point
+  in ``[0, 1]^dim`` becomes a configuration through ``space.from_unit``, so every range is drawn in its own
+  scaling (log-uniform for a logarithmic range, every integer with the same share, every categorical value with
+  the same share, ...). Each point on its own is uniform; together the first ``2^m`` points are stratified (16
+  points in 2-D fill every cell of a 4x4 grid);
 - so suggestion ``i`` is a pure function of ``(seed, i)``: a strategy rebuilt on resume by replaying the
   store's events knows the same configurations and continues the sequence where the first one stopped;
 - a draw equal to a known configuration (possible when some ranges are finite) is replaced by uniform draws
@@ -30,18 +31,16 @@ The values observed never change the draws (random search does not learn), so ``
 from __future__ import annotations
 
 import itertools
-import warnings
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import Any, Iterable
 
 import numpy as np
 
 from hyperjob.records import Configuration, Objective, Observation
 from hyperjob.space import SearchSpace
 from hyperjob.space.ranges import CategoricalRange, DiscreteRange, IntegerRange, Range
+from hyperjob.strategies._sobol import MAX_DIM, ScrambledSobol
 from hyperjob.strategies._tracking import Ledger, LedgerViews, check_count, check_seed
-
-if TYPE_CHECKING:  # scipy.stats is slow to import (~0.3-1 s): only when the first Sobol point is drawn
-    from scipy.stats.qmc import Sobol
+from hyperjob.strategies.base import BaseStrategy
 
 #: Suggestions ``0 .. SOBOL_POINTS - 1`` come from the scrambled Sobol sequence (all of them: see the module
 #: docstring for the measurement); the rest, if any, are uniform draws.
@@ -58,7 +57,7 @@ _SOBOL_STREAM = 0
 _UNIFORM_STREAM = 1
 
 
-class RandomStrategy(LedgerViews):
+class RandomStrategy(LedgerViews, BaseStrategy):
     """Random search drawn from a scrambled Sobol sequence (see the module docstring).
 
     Args:
@@ -78,8 +77,7 @@ class RandomStrategy(LedgerViews):
         self.seed: int = seed if seed is not None else int(np.random.SeedSequence().entropy % 2**63)
         self._ledger = Ledger(space, objective)
         self._next = 0
-        self._sobol: Sobol | None = None
-        self._sobol_next = 0  # index of the point the Sobol engine draws next
+        self._sobol: ScrambledSobol | None = None  # built at the first point
         self._sobol_points = SOBOL_POINTS
 
     # -- Strategy protocol ----------------------------------------------------------------------------------
@@ -106,23 +104,11 @@ class RandomStrategy(LedgerViews):
     def point(self, i: int, attempt: int = 0) -> np.ndarray:
         """Draw ``attempt`` of suggestion ``i``: a point of ``[0, 1]^dim``, a pure function of the arguments."""
         dim = self.space.dim
-        if attempt == 0 and i < self._sobol_points and 0 < dim <= 21201:  # Sobol's dimension limit
-            return self._sobol_point(i)
+        if attempt == 0 and i < self._sobol_points and 0 < dim <= MAX_DIM:
+            if self._sobol is None:
+                self._sobol = ScrambledSobol(dim, [self.seed, _SOBOL_STREAM])
+            return self._sobol.point(i)
         return np.random.default_rng([self.seed, _UNIFORM_STREAM, i, attempt]).random(dim)
-
-    def _sobol_point(self, i: int) -> np.ndarray:
-        from scipy.stats import qmc
-
-        if self._sobol is None or i < self._sobol_next:
-            rng = np.random.default_rng([self.seed, _SOBOL_STREAM])
-            self._sobol = qmc.Sobol(self.space.dim, scramble=True, seed=rng)
-            self._sobol_next = 0
-        if i > self._sobol_next:
-            self._sobol.fast_forward(i - self._sobol_next)
-        self._sobol_next = i + 1
-        with warnings.catch_warnings():  # balance needs powers of two *in total*, which we draw one by one
-            warnings.simplefilter("ignore")
-            return np.asarray(self._sobol.random(1)[0], dtype=float)
 
     def _new_configuration(self, i: int) -> Configuration:
         config = self.space.from_unit(self.point(i))

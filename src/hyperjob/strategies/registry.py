@@ -1,8 +1,12 @@
-"""The strategy registry: a strategy by name, with its settings checked.
+"""The strategy registry: one :class:`StrategyEntry` per strategy, owning its name, class, settings and rules.
 
 Names are ours (``random``, ``grid``, ``bayesian``, ``hyperband``) or SageMaker's (``Random``, ``Grid``,
-``Bayesian``, ``Hyperband``): case does not matter. ``bayesian`` is imported only when asked for, so that
-random and grid search never import torch; without the optional dependencies it names the install command.
+``Bayesian``, ``Hyperband``): case does not matter. A strategy's class is imported only when asked for, so that
+random and grid search never import torch; without its optional dependencies it names the install command.
+
+The spec asks the entry (:meth:`StrategyEntry.check`) for every rule about a strategy: the budget, early
+stopping beside a strategy that stops training jobs itself, the settings' names and values. Adding a strategy
+is its own module plus one entry (:func:`register`, or a line in ``_BUILT_IN``).
 """
 
 from __future__ import annotations
@@ -10,21 +14,225 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import inspect
-from typing import Any, Callable
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
 
-from hyperjob.errors import SpecError
+from hyperjob.errors import SpecError, did_you_mean
 from hyperjob.records import Objective
 from hyperjob.space import SearchSpace
 from hyperjob.strategies.base import Strategy
 
-#: Every strategy name, in the order the documentation lists them.
-STRATEGY_NAMES: tuple[str, ...] = ("random", "grid", "bayesian", "hyperband")
-
-#: The modules the bayesian strategy needs (the ``bo`` extra).
-_BO_MODULES = ("torch", "botorch", "gpytorch")
-
-#: Constructor parameters every strategy has; the rest are its settings.
+#: Constructor parameters every strategy has; the others are its settings.
 _COMMON = ("self", "space", "objective", "seed")
+
+
+@dataclass(frozen=True)
+class StrategyInputs:
+    """What a strategy's rules see of a tuning job: the spec's values, each already valid on its own.
+
+    Attributes:
+        space: the search space (tiers applied).
+        settings: ``strategy.settings`` as given.
+        max_jobs: ``limits.max_jobs``, ``None`` when it was left out.
+        early_stopping: ``off`` or ``auto``.
+    """
+
+    space: SearchSpace
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    max_jobs: int | None = None
+    early_stopping: str = "off"
+
+
+@dataclass(frozen=True)
+class StrategyEntry:
+    """A strategy, as the registry knows it.
+
+    Attributes:
+        name: our name, lower case (SageMaker's spelling differs only by case).
+        module: the module of its class, imported on first use.
+        class_name: the class, a :class:`~hyperjob.strategies.base.Strategy` whose keyword parameters after
+            ``seed`` are its settings.
+        requires: modules it needs that hyperjob does not install by default, checked before the import ...
+        extra: ... and the extra that installs them (``pip install 'hyperjob[<extra>]'``).
+        stops_training_jobs: it has a stopping rule of its own (its ``stopper()`` returns one), so
+            ``early_stopping: auto`` is refused with it and every objective value waits for a decision.
+        budget: ``(space, max_jobs) -> number of training jobs`` for a strategy whose budget follows from the
+            space (grid: the number of combinations), raising :class:`SpecError` for a ``max_jobs`` that
+            differs; ``None``: ``max_jobs`` is required.
+        check_settings: ``(space, settings) -> anything``: checks the settings' values against the space
+            (hyperband: the rung ladder), raising :class:`SpecError` at ``strategy.settings.<name>``.
+    """
+
+    name: str
+    module: str
+    class_name: str
+    requires: tuple[str, ...] = ()
+    extra: str | None = None
+    stops_training_jobs: bool = False
+    budget: Callable[[SearchSpace, int | None], int] | None = None
+    check_settings: Callable[[SearchSpace, Mapping[str, Any]], Any] | None = None
+
+    def load(self) -> type[Strategy]:
+        """The strategy's class, imported on demand.
+
+        Raises:
+            SpecError: its optional dependencies are missing or broken (naming the install command), or its
+                module is missing from this installation.
+        """
+        missing = [m for m in self.requires if importlib.util.find_spec(m) is None]
+        install = f"pip install 'hyperjob[{self.extra}]'" if self.extra else "pip install " + " ".join(missing)
+        if missing:
+            raise SpecError(
+                f"the {self.name!r} strategy needs {', '.join(missing)}, which is not installed. "
+                f"Install it with: {install} (or use the 'random' strategy).",
+                path="strategy",
+            )
+        try:
+            module = importlib.import_module(self.module)
+        except ImportError as exc:
+            if exc.name == self.module:
+                raise SpecError(
+                    f"the {self.name!r} strategy is missing from this installation of hyperjob (no module "
+                    f"{self.module}). Reinstall hyperjob, or use the 'random' strategy.",
+                    path="strategy",
+                ) from exc
+            if self.requires and not (exc.name or "hyperjob").startswith("hyperjob"):
+                raise SpecError(
+                    f"the {self.name!r} strategy could not import {exc.name!r} ({exc}). Install or repair its "
+                    f"dependencies with: pip install 'hyperjob[{self.extra}]' (or use the 'random' strategy).",
+                    path="strategy",
+                ) from exc
+            raise
+        return getattr(module, self.class_name)  # type: ignore[no-any-return]
+
+    def settings(self) -> tuple[str, ...] | None:
+        """The settings it accepts (its constructor's keyword parameters after ``seed``); ``None``: any.
+
+        Raises:
+            SpecError: as :meth:`load`.
+        """
+        params = inspect.signature(self.load()).parameters.values()
+        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+            return None
+        return tuple(
+            p.name for p in params if p.name not in _COMMON and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        )
+
+    def check(self, inputs: StrategyInputs) -> int:
+        """Every rule about this strategy in a tuning job, in this order: the settings' names, the budget,
+        early stopping beside its own stopping rule, the settings' values.
+
+        An unavailable strategy (missing optional dependencies) skips the names of its settings: the Tuner
+        says what to install when it runs.
+
+        Returns:
+            The number of training jobs the tuning job runs (``max_jobs``, or what the budget rule gives).
+
+        Raises:
+            SpecError: the first rule broken, at its path (``strategy.settings.<name>``, ``limits.max_jobs``,
+                ``early_stopping``, or ``hyperparameters.<name>`` from the space).
+        """
+        if inputs.settings:
+            try:
+                allowed = self.settings()
+            except SpecError:
+                allowed = None
+            if allowed is not None:
+                check_setting_names(self.name, inputs.settings, allowed)
+        if self.budget is not None:
+            max_jobs = self.budget(inputs.space, inputs.max_jobs)
+        elif inputs.max_jobs is None:
+            raise SpecError(
+                f"the {self.name!r} strategy needs a budget: the number of training jobs to run. Add it, e.g. "
+                "limits: {max_jobs: 20}.",
+                path="limits.max_jobs",
+            )
+        else:
+            max_jobs = inputs.max_jobs
+        if self.stops_training_jobs and inputs.early_stopping == "auto":
+            raise SpecError(
+                f"early_stopping 'auto' cannot be used with the {self.name!r} strategy, which stops training "
+                "jobs itself (SageMaker's rule). Set early_stopping: off, or use another strategy.",
+                path="early_stopping",
+            )
+        if self.check_settings is not None:
+            self.check_settings(inputs.space, inputs.settings)
+        return max_jobs
+
+    def create(self, space: SearchSpace, objective: Objective, seed: int | None = None, **settings: Any) -> Strategy:
+        """Build the strategy (see :func:`create_strategy`)."""
+        cls = self.load()
+        allowed = self.settings()
+        if allowed is not None:
+            check_setting_names(self.name, settings, allowed)
+        return cls(space, objective, seed=seed, **settings)  # type: ignore[call-arg]
+
+
+def check_setting_names(name: str, settings: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
+    """Refuse a setting the strategy ``name`` does not have (with a did-you-mean hint and the valid ones).
+
+    Raises:
+        SpecError: at ``strategy.settings.<setting>``.
+    """
+    for key in settings:
+        if key not in allowed:
+            raise SpecError(
+                f"the {name!r} strategy has no setting {key!r}.{did_you_mean(key, allowed)} Its settings: "
+                f"{', '.join(allowed) if allowed else 'none'}. Remove or rename it.",
+                path=f"strategy.settings.{key}",
+            )
+
+
+def _grid_budget(space: SearchSpace, max_jobs: int | None) -> int:
+    from hyperjob.strategies.grid import check_grid_budget
+
+    return check_grid_budget(space, max_jobs)
+
+
+def _hyperband_settings(space: SearchSpace, settings: Mapping[str, Any]) -> Any:
+    from hyperjob.strategies.hyperband import resolve_settings
+
+    return resolve_settings(space, settings)
+
+
+_BUILT_IN = (
+    StrategyEntry("random", "hyperjob.strategies.random", "RandomStrategy"),
+    StrategyEntry("grid", "hyperjob.strategies.grid", "GridStrategy", budget=_grid_budget),
+    StrategyEntry("bayesian", "hyperjob.strategies.bayesian", "BayesianStrategy",
+                  requires=("torch", "botorch", "gpytorch"), extra="bo"),
+    StrategyEntry("hyperband", "hyperjob.strategies.hyperband", "HyperbandStrategy", stops_training_jobs=True,
+                  check_settings=_hyperband_settings),
+)
+
+#: The built-in strategies' names, in the order the documentation lists them.
+STRATEGY_NAMES: tuple[str, ...] = tuple(e.name for e in _BUILT_IN)
+
+_ENTRIES: dict[str, StrategyEntry] = {e.name: e for e in _BUILT_IN}
+
+
+def register(entry: StrategyEntry) -> None:
+    """Add a strategy: the spec, the Tuner and the ask/tell API accept its name from now on.
+
+    Raises:
+        ValueError: the name is taken, or not lower case.
+    """
+    if entry.name != entry.name.strip().lower() or not entry.name:
+        raise ValueError(f"a strategy name is lower case without spaces, got {entry.name!r}")
+    if entry.name in _ENTRIES:
+        raise ValueError(f"a strategy named {entry.name!r} is registered already")
+    _ENTRIES[entry.name] = entry
+
+
+def unregister(name: str) -> None:
+    """Remove a strategy added with :func:`register` (the built-in ones stay)."""
+    if name in STRATEGY_NAMES:
+        raise ValueError(f"the built-in strategy {name!r} cannot be removed")
+    _ENTRIES.pop(name, None)
+
+
+def strategy_names() -> tuple[str, ...]:
+    """Every registered strategy's name: the built-in ones first, then those added, in order."""
+    return tuple(_ENTRIES)
 
 
 def normalize_strategy_name(name: Any, path: str = "strategy") -> str:
@@ -34,8 +242,8 @@ def normalize_strategy_name(name: Any, path: str = "strategy") -> str:
         SpecError: the name is not a string or not a strategy (the message lists the valid ones).
     """
     text = name.strip().lower() if isinstance(name, str) else None
-    if text not in STRATEGY_NAMES:
-        valid = ", ".join(repr(n) for n in STRATEGY_NAMES)
+    if text not in _ENTRIES:
+        valid = ", ".join(repr(n) for n in _ENTRIES)
         raise SpecError(
             f"unknown strategy {name!r}. Use one of {valid} (SageMaker's 'Random', 'Grid', 'Bayesian', "
             "'Hyperband' work too).",
@@ -44,71 +252,25 @@ def normalize_strategy_name(name: Any, path: str = "strategy") -> str:
     return text
 
 
-def strategy_class(name: str) -> Callable[..., Strategy]:
-    """The class of a strategy, imported on demand.
+def strategy_entry(name: Any) -> StrategyEntry:
+    """The entry of a strategy, by any spelling of its name.
 
     Raises:
-        SpecError: unknown name, a strategy that is not available yet, or missing optional dependencies.
+        SpecError: not a strategy (as :func:`normalize_strategy_name`).
     """
-    name = normalize_strategy_name(name)
-    if name == "random":
-        from hyperjob.strategies.random import RandomStrategy
-
-        return RandomStrategy
-    if name == "grid":
-        from hyperjob.strategies.grid import GridStrategy
-
-        return GridStrategy
-    if name == "bayesian":
-        return _bayesian_class()
-    from hyperjob.strategies.hyperband import HyperbandStrategy
-
-    return HyperbandStrategy
+    return _ENTRIES[normalize_strategy_name(name)]
 
 
-def _bayesian_class() -> Callable[..., Strategy]:
-    missing = [m for m in _BO_MODULES if importlib.util.find_spec(m) is None]
-    if missing:
-        raise SpecError(
-            f"the 'bayesian' strategy needs {', '.join(missing)}, which is not installed. "
-            "Install it with: pip install 'hyperjob[bo]' (or use the 'random' strategy).",
-            path="strategy",
-        )
-    try:
-        module = importlib.import_module("hyperjob.strategies.bayesian")
-    except ImportError as exc:
-        root = (exc.name or "").split(".")[0]
-        if root in _BO_MODULES or root == "linear_operator":
-            raise SpecError(
-                f"the 'bayesian' strategy could not import {exc.name!r} ({exc}). "
-                "Install or repair its dependencies with: pip install 'hyperjob[bo]' (or use the 'random' "
-                "strategy).",
-                path="strategy",
-            ) from exc
-        if exc.name == "hyperjob.strategies.bayesian":
-            raise SpecError(
-                "the 'bayesian' strategy is missing from this installation of hyperjob "
-                "(no module hyperjob.strategies.bayesian). Reinstall hyperjob, or use the 'random' strategy.",
-                path="strategy",
-            ) from exc
-        raise
-    return module.BayesianStrategy
+def stopping_rule(strategy: Any, early_stopping: str) -> str | None:
+    """What stops training jobs early in a tuning job: the strategy's own rule (named by the strategy's name),
+    ``"early stopping 'auto'"``, or ``None`` when nothing does.
 
-
-def strategy_settings(name: str) -> tuple[str, ...] | None:
-    """The settings a strategy accepts (its constructor's other keyword parameters), ``None`` if any.
-
-    Raises:
-        SpecError: as :func:`strategy_class`.
+    A strategy no longer registered (a stored tuning job) counts as one without a rule of its own.
     """
-    params = inspect.signature(strategy_class(name)).parameters.values()
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
-        return None
-    return tuple(
-        p.name
-        for p in params
-        if p.name not in _COMMON and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-    )
+    entry = _ENTRIES.get(strategy.strip().lower()) if isinstance(strategy, str) else None
+    if entry is not None and entry.stops_training_jobs:
+        return entry.name
+    return "early stopping 'auto'" if early_stopping == "auto" else None
 
 
 def create_strategy(
@@ -117,7 +279,7 @@ def create_strategy(
     """Build the strategy named ``name``.
 
     Args:
-        name: one of :data:`STRATEGY_NAMES`, in any case (SageMaker's ``Bayesian`` etc. work).
+        name: a registered strategy's name, in any case (SageMaker's ``Bayesian`` etc. work).
         space: the search space.
         objective: the objective, declared once in the spec.
         seed: a non-negative integer for reproducible suggestions, or ``None``.
@@ -127,24 +289,23 @@ def create_strategy(
         The strategy.
 
     Raises:
-        SpecError: unknown name (the message lists the valid ones), a strategy not available yet
-            (``hyperband``), missing optional dependencies (naming ``pip install 'hyperjob[bo]'``), an unknown
-            setting (named, with the valid ones), or bad arguments (e.g. grid search over a non-categorical
-            range).
+        SpecError: unknown name (the message lists the valid ones), missing optional dependencies (naming
+            ``pip install 'hyperjob[bo]'``), an unknown setting (named, with the valid ones), or bad arguments
+            (e.g. grid search over a non-categorical range).
     """
-    key = normalize_strategy_name(name)
-    cls = strategy_class(key)
-    allowed = strategy_settings(key)
-    if allowed is not None:
-        unknown = sorted(set(settings) - set(allowed))
-        if unknown:
-            valid = ", ".join(repr(s) for s in allowed) if allowed else "none"
-            raise SpecError(
-                f"unknown setting {unknown[0]!r} for the {key!r} strategy. Valid settings: {valid}. "
-                "Remove it, or check its spelling.",
-                path=f"strategy.settings.{unknown[0]}",
-            )
-    return cls(space, objective, seed=seed, **settings)
+    return strategy_entry(name).create(space, objective, seed=seed, **settings)
 
 
-__all__ = ["STRATEGY_NAMES", "create_strategy", "normalize_strategy_name", "strategy_class", "strategy_settings"]
+__all__ = [
+    "STRATEGY_NAMES",
+    "StrategyEntry",
+    "StrategyInputs",
+    "check_setting_names",
+    "create_strategy",
+    "normalize_strategy_name",
+    "register",
+    "stopping_rule",
+    "strategy_entry",
+    "strategy_names",
+    "unregister",
+]

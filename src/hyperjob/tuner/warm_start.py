@@ -55,8 +55,9 @@ exactly once to each strategy object):
   (:data:`TRANSFER_SEEDS` distinct ones, best first, mapped into its space) and then continues with its
   strategy, which models the child's own results only. Any strategy benefits; a configuration the child has
   already run (on resume) is not queued again. The seeds come on top of the Bayesian strategy's random initial
-  design (its ``n_initial`` grows by their number): the parents' best configurations are usually close together,
-  and a model fitted on them and little else explores too little (measured: ``benchmarks/README.md``). Also
+  design (warm start calls the strategy's ``extend_initial_design`` with their number): the parents' best
+  configurations are usually close together, and a model fitted on them and little else explores too little
+  (measured: ``benchmarks/README.md``). Also
   measured and not taken: the parents' results as model data with a task feature (learned or capped
   correlation): better on shifted functions, worse than a cold start on a real task whose best region moved.
 """
@@ -83,7 +84,9 @@ from hyperjob.records import (
 )
 from hyperjob.space import CategoricalRange, DiscreteRange, IntegerRange, SearchSpace
 from hyperjob.space.ranges import Range, value_key
+from hyperjob.stopping.base import EarlyStopper
 from hyperjob.store.base import Store
+from hyperjob.strategies.base import Strategy
 
 log = logging.getLogger("hyperjob.warm_start")
 
@@ -175,7 +178,7 @@ class WarmStart:
                 text += f"; their {len(self.seeds())} best configurations run first"
         return text + (f" (not used: {skipped})" if skipped else "")
 
-    def attach(self, strategy: Any) -> Any:
+    def attach(self, strategy: Strategy) -> Strategy:
         """Give the parents' results to a freshly built strategy; returns the strategy the Tuner should use.
 
         Called once per strategy object, before its first suggestion and before the child's own training jobs
@@ -187,29 +190,38 @@ class WarmStart:
                 strategy.observe(Final(dict(obs.config), obs.value, training_job=obs.training_job))
             return strategy
         seeds = self.seeds()
-        if isinstance(getattr(strategy, "n_initial", None), int):
-            # the seeds come on top of the strategy's initial design, not instead of it: the parents' best
-            # configurations are usually close together, and a model fitted on them alone explores too little
-            strategy.n_initial += len(seeds)
+        # the seeds come on top of the strategy's initial design, not instead of it: the parents' best
+        # configurations are usually close together, and a model fitted on them alone explores too little
+        strategy.extend_initial_design(len(seeds))
         return TransferSeeding(strategy, seeds)
 
 
 class TransferSeeding:
-    """A strategy that first suggests given configurations, then those of the strategy it wraps.
+    """A strategy (:class:`~hyperjob.strategies.base.Strategy`) that first suggests given configurations, then
+    those of the strategy it wraps.
 
     Each seed it hands out is registered with the wrapped strategy as ``Pending`` (so that the wrapped
     strategy knows it is running); every event goes to the wrapped strategy, and an event for a seed not yet
-    handed out removes it from the queue (it was run already, e.g. before a resume). Other attributes
-    (``pending``, ``best``, ...) are the wrapped strategy's.
+    handed out removes it from the queue (it was run already, e.g. before a resume). Its space, objective,
+    views (``pending``, ``best``) and abilities (``stopper``, ``extend_initial_design``) are the wrapped
+    strategy's.
 
     Args:
         inner: the strategy to wrap.
         seeds: the configurations to suggest first, in order.
     """
 
-    def __init__(self, inner: Any, seeds: Sequence[Configuration]) -> None:
+    def __init__(self, inner: Strategy, seeds: Sequence[Configuration]) -> None:
         self.inner = inner
         self.queue: list[Configuration] = [dict(c) for c in seeds]
+
+    @property
+    def space(self) -> SearchSpace:
+        return self.inner.space
+
+    @property
+    def objective(self) -> Objective:
+        return self.inner.objective
 
     @staticmethod
     def _key(config: Mapping[str, Any]) -> str:
@@ -232,10 +244,23 @@ class TransferSeeding:
             self.queue = [c for c in self.queue if self._key({k: event.config.get(k) for k in c}) != self._key(c)]
         self.inner.observe(event)
 
-    def __getattr__(self, name: str) -> Any:
-        if name == "inner":  # not set yet (e.g. while unpickling): no recursion
-            raise AttributeError(name)
-        return getattr(self.inner, name)
+    @property
+    def pending(self) -> list[Configuration]:
+        """The wrapped strategy's pending configurations (the seeds handed out included)."""
+        return self.inner.pending
+
+    @property
+    def best(self) -> tuple[Configuration, float] | None:
+        """The wrapped strategy's best result (the parents' values are not among them)."""
+        return self.inner.best
+
+    def stopper(self) -> EarlyStopper | None:
+        """The wrapped strategy's stopping rule."""
+        return self.inner.stopper()
+
+    def extend_initial_design(self, n: int) -> None:
+        """Extend the wrapped strategy's initial design."""
+        self.inner.extend_initial_design(n)
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -359,6 +359,26 @@ def test_transfer_seeds_come_on_top_of_the_bayesian_initial_design(store, parent
     assert len(bo._losses) == 0  # the parents' values are not the model's data
 
 
+def test_transfer_seeding_is_a_strategy_that_asks_the_one_it_wraps(store, parent):
+    from hyperjob.stopping.rungs import RungStopper
+    from hyperjob.strategies.base import Strategy
+    from hyperjob.strategies.registry import create_strategy
+
+    child = spec("child", {"lr": LR, "layers": LAYERS}, {"epochs": 10})
+    space, objective = child.build_space(), child.build_objective()
+    hyperband = create_strategy("hyperband", space, objective, seed=0, model="random")
+    before = hyperband.n_initial
+    strategy = load(store, child, ["parent"], TRANSFER).attach(hyperband)
+    assert isinstance(strategy, Strategy) and not hasattr(strategy, "__getattr__")
+    assert strategy.space is space and strategy.objective is objective
+    assert isinstance(strategy.stopper(), RungStopper)  # the wrapped strategy's rungs
+    assert hyperband.n_initial == before  # a random model has no initial design to extend
+    random = load(store, child, ["parent"], TRANSFER).attach(RandomStrategy(space, objective, seed=0))
+    assert random.stopper() is None
+    random.suggest(1)
+    assert random.pending == random.inner.pending and len(random.pending) == 1
+
+
 def test_summary_line_says_what_is_used():
     from hyperjob.records import Objective
     from hyperjob.tuner.warm_start import ParentObservation, WarmStart
