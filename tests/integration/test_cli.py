@@ -176,3 +176,68 @@ def test_stop_of_a_tuning_job_whose_tuner_died_marks_it_stopped(tmp_path):
     assert "no tuner was running" in proc.stdout
     desc = json.loads(hj("describe", "orphan", "--json", cwd=tmp_path).stdout)
     assert desc["HyperParameterTuningJobStatus"] == "Stopped"
+
+
+def _tune_and_kill_after_two_starts(tmp_path: Path, name: str, steps: int, max_jobs: int) -> Path:
+    """Start `hyperjob tune` on the ledger program; SIGKILL the tuner's process group once two training jobs
+    started. Returns the ledger file."""
+    import signal
+
+    ledger = Path(__file__).parents[1] / "fixtures" / "programs" / "ledger.py"
+    spec = {
+        "name": name,
+        "program": {"command": [sys.executable, str(ledger)]},
+        "static_hyperparameters": {"steps": steps, "sleep": 0.1, "ledger": str(tmp_path / "ledger.txt")},
+        "hyperparameter_ranges": {"x": {"type": "continuous", "min_value": 0.0, "max_value": 1.0}},
+        "objective": {"metric": "loss", "type": "minimize"},
+        "metric_definitions": [{"name": "loss", "regex": r"loss=([0-9.]+)"}],
+        "strategy": {"name": "random"},
+        "limits": {"max_jobs": max_jobs, "max_parallel_jobs": 2},
+    }
+    (tmp_path / "job.json").write_text(json.dumps(spec))
+    tuner = subprocess.Popen([sys.executable, "-m", "hyperjob", "tune", "job.json", "-q"], cwd=tmp_path,
+                             start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ledger_file = tmp_path / "ledger.txt"
+    deadline = time.time() + 60
+    while time.time() < deadline and (not ledger_file.exists() or ledger_file.read_text().count("start") < 2):
+        time.sleep(0.05)
+    os.killpg(tuner.pid, signal.SIGKILL)
+    tuner.wait()
+    return ledger_file
+
+
+def test_resume_after_a_kill_watches_the_running_training_jobs_again(tmp_path):
+    ledger_file = _tune_and_kill_after_two_starts(tmp_path, "killed", steps=15, max_jobs=4)
+    proc = hj("resume", "killed", cwd=tmp_path)
+    assert "resume: of 2 unfinished training jobs, 2 still running (watched again)." in proc.stderr, proc.stderr
+    lines = ledger_file.read_text().splitlines()
+    assert sum(1 for x in lines if x.startswith("start")) == sum(1 for x in lines if x.startswith("finish")) == 4
+
+
+def test_stop_after_the_tuner_died_ends_every_training_job_it_launched(tmp_path):
+    """The tuner's process group is SIGKILLed while training jobs run; they go on (their supervisor watches
+    them). `hyperjob stop` then ends them: no process is left, and the store says how each ended."""
+    from hyperjob.store import open_store
+
+    ledger_file = _tune_and_kill_after_two_starts(tmp_path, "abandoned", steps=200, max_jobs=6)
+    pids = [int(line.split()[2]) for line in ledger_file.read_text().splitlines() if line.startswith("start")]
+    assert len(pids) == 2 and all(Path(f"/proc/{p}").exists() for p in pids)  # they outlived the tuner
+
+    proc = hj("stop", "abandoned", cwd=tmp_path)
+    assert "no tuner was running" in proc.stdout and "2 training jobs still running were ended" in proc.stdout
+
+    def alive(pid: int) -> bool:
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
+        except OSError:
+            return False
+
+    assert not any(alive(p) for p in pids)
+    db = open_store(str(tmp_path / "hyperjob-runs" / "hyperjob.db"))
+    try:
+        assert db.get_tuning_job("abandoned").status.value == "Stopped"
+        statuses = {r.id: r.status.value for r in db.list_training_jobs("abandoned")}
+        assert sorted(statuses.values()) == ["Stopped", "Stopped"], statuses
+    finally:
+        db.close()
+    assert "finish" not in ledger_file.read_text()

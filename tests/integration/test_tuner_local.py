@@ -194,7 +194,7 @@ def test_resume_takes_over_the_lease_of_a_dead_tuner_at_once(tmp_path):
     """A tuner SIGKILLed on this machine leaves an unexpired lease; resume takes it over without waiting."""
     import subprocess
 
-    from hyperjob.tuner.loop import holder_is_dead
+    from hyperjob._process import holder_is_dead
 
     db = open_store(str(tmp_path / "s.db"))
     db.create_tuning_job("dead", {"name": "dead"})

@@ -265,17 +265,42 @@ def stop(
                 out.print(f"tuning job {name}: {current.status.value} ({current.status_reason})")
                 return
             if not _lease_alive(db, name):
-                db.set_tuning_job_status(name, TuningJobStatus.STOPPED, "Stopped by `hyperjob stop` (no tuner was running)")
-                out.print(f"tuning job {name}: Stopped (no tuner was running).")
+                out.print(_stop_without_tuner(db, current), highlight=False)
                 return
         out.print(f"asked tuning job {name} to stop; its tuner has not finished yet (check `hyperjob describe {name}`).")
     finally:
         db.close()
 
 
+def _stop_without_tuner(db: Any, tuning: Any) -> str:
+    """No tuner runs the tuning job: a tuner that launches nothing finds its training jobs again through the
+    executor (those that ended meanwhile keep their result), ends those still running, and records it all."""
+    from hyperjob.formats.spec import TuningJobSpec
+    from hyperjob.records import TrainingJobStatus, TuningJobStatus
+    from hyperjob.tuner.loop import Tuner
+    from hyperjob.tuner.plan import TuningPlan
+
+    reason = "Stopped by `hyperjob stop` (no tuner was running)"
+    try:
+        spec: Any = TuningJobSpec.from_json(dict(tuning.spec))
+    except HyperjobError:  # not a spec this version reads: nothing to find its training jobs' processes with
+        spec = None
+    if spec is None or spec.program_is_function:  # a function's training jobs ended with the tuner's process
+        for record in db.list_training_jobs(tuning.name):
+            if not record.status.terminal:
+                db.set_status(record.id, TrainingJobStatus.STOPPED, f"stopped: {reason}")
+        db.set_tuning_job_status(tuning.name, TuningJobStatus.STOPPED, reason)
+        return f"tuning job {tuning.name}: Stopped (no tuner was running)."
+    outcome = Tuner(TuningPlan.from_spec(spec), db).run(resume=True, stop_reason=reason)
+    ended = sum(1 for r in outcome.training_jobs if r.status is TrainingJobStatus.STOPPED
+                and (r.failure_reason or "").startswith("stopped by the tuning job"))
+    return (f"tuning job {tuning.name}: {outcome.status.value} (no tuner was running; "
+            f"{ended} training jobs still running were ended).")
+
+
 def _lease_alive(db: Any, name: str) -> bool:
     """Whether a live tuner holds the tuning job's lease."""
-    from hyperjob.tuner.loop import holder_is_dead
+    from hyperjob._process import holder_is_dead
 
     holder = db.lease_holder(name)
     return holder is not None and not holder_is_dead(holder)

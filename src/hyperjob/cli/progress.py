@@ -55,6 +55,9 @@ class ProgressListener(TunerListener):
                 f"{self.plan.objective.metric}"
             )
 
+    def on_recovered(self, found: dict[str, Any]) -> None:
+        self.console.print(escape(recovery_summary(found)), highlight=False)
+
     def on_training_job_ended(self, record: TrainingJobRecord) -> None:
         if self.tuner is None:
             return
@@ -121,3 +124,18 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
+
+
+def recovery_summary(found: dict[str, Any]) -> str:
+    """One line on what a resume found of the training jobs the last tuner left unfinished."""
+    from hyperjob.executors.base import Recovery
+
+    n = {how: sum(1 for v in found.values() if v is how) for how in Recovery}
+    parts = [
+        f"{n[Recovery.ADOPTED]} ended while no tuner ran (their results are kept, not run again)"
+        if n[Recovery.ADOPTED] else "",
+        f"{n[Recovery.REATTACHED]} still running (watched again)" if n[Recovery.REATTACHED] else "",
+        f"{n[Recovery.LOST]} run again (they never started, or nothing recorded how they ended)"
+        if n[Recovery.LOST] else "",
+    ]
+    return f"resume: of {len(found)} unfinished training jobs, " + "; ".join(p for p in parts if p) + "."

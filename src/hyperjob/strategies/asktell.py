@@ -53,7 +53,7 @@ from hyperjob.records import Configuration, Direction, Failed, Final, Intermedia
 from hyperjob.space import SearchSpace
 from hyperjob.stopping.base import Decision, EarlyStopper
 from hyperjob.strategies.base import Strategy
-from hyperjob.strategies.registry import create_strategy
+from hyperjob.strategies.registry import create_strategy, strategy_entry
 
 
 @dataclass(frozen=True)
@@ -150,18 +150,12 @@ class AskTell:
         self.space: SearchSpace = python_space(space, max_jobs)
         self.objective: Objective = _objective(objective, maximize)
         early = _early_stopping(early_stopping)
+        strategy_entry(strategy).check_early_stopping(early)  # the strategy's own rule, as the spec applies it
         self.strategy: Strategy = create_strategy(strategy, self.space, self.objective, seed=seed, **settings)
         #: what decides on intermediate values (as in the Tuner), or ``None``
         self.stopper: EarlyStopper | None = None
         own = self.strategy.stopper()  # the Tuner asks the strategy the same way
         if own is not None:
-            if early == "auto":
-                raise SpecError(
-                    f"early_stopping 'auto' cannot be used with the {type(self.strategy).__name__}, which stops "
-                    "training jobs itself with its rungs (SageMaker's rule). Pass early_stopping='off', or use "
-                    "another strategy.",
-                    path="early_stopping",
-                )
             self.stopper = own
         elif early == "auto":
             from hyperjob.stopping.median import MedianStopper

@@ -149,15 +149,23 @@ class StrategyEntry:
             )
         else:
             max_jobs = inputs.max_jobs
-        if self.stops_training_jobs and inputs.early_stopping == "auto":
+        self.check_early_stopping(inputs.early_stopping)
+        if self.check_settings is not None:
+            self.check_settings(inputs.space, inputs.settings)
+        return max_jobs
+
+    def check_early_stopping(self, early_stopping: str) -> None:
+        """Refuse early stopping ``auto`` beside a strategy that stops training jobs itself (SageMaker's rule).
+
+        Raises:
+            SpecError: at ``early_stopping``.
+        """
+        if self.stops_training_jobs and early_stopping == "auto":
             raise SpecError(
                 f"early_stopping 'auto' cannot be used with the {self.name!r} strategy, which stops training "
                 "jobs itself (SageMaker's rule). Set early_stopping: off, or use another strategy.",
                 path="early_stopping",
             )
-        if self.check_settings is not None:
-            self.check_settings(inputs.space, inputs.settings)
-        return max_jobs
 
     def create(self, space: SearchSpace, objective: Objective, seed: int | None = None, **settings: Any) -> Strategy:
         """Build the strategy (see :func:`create_strategy`)."""

@@ -7,11 +7,13 @@
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any
+from typing import Any, Sequence
 
 from hyperjob.errors import SpecError
-from hyperjob.records import Direction, Objective, TrainingJobRecord, TrainingJobStatus, TuningJobRecord
+from hyperjob.records import DecisionRecord, Objective, TrainingJobRecord, TrainingJobStatus, TuningJobRecord
+from hyperjob.stopping.base import Decision
 from hyperjob.store.base import Store
+from hyperjob.strategies.registry import stopping_rule
 
 SORT_KEYS = {
     "name": "Name",
@@ -29,12 +31,12 @@ def _iso(ts: float | None) -> str | None:
 
 
 def objective_of(tuning: TuningJobRecord) -> Objective:
-    """The objective recorded in a tuning job's spec (native or SageMaker-derived JSON)."""
-    spec = tuning.spec or {}
-    obj = spec.get("objective") or {}
-    metric = obj.get("metric") or obj.get("MetricName") or "objective"
-    direction = obj.get("type") or obj.get("Type") or "minimize"
-    return Objective(metric, Direction.parse(direction))
+    """The objective the tuning job was recorded with (``TuningJobRecord.objective``).
+
+    A tuning job recorded without one (by a tool or a test calling the store; the Tuner always records its
+    spec's) reads as minimizing ``"objective"``.
+    """
+    return tuning.objective or Objective("objective")
 
 
 def objective_status(record: TrainingJobRecord) -> str:
@@ -44,8 +46,14 @@ def objective_status(record: TrainingJobRecord) -> str:
     return "Succeeded" if record.final_objective is not None else "Failed"
 
 
-def training_job_summary(record: TrainingJobRecord, objective: Objective) -> dict[str, Any]:
-    """One training job as ``HyperParameterTrainingJobSummary``."""
+def training_job_summary(
+    record: TrainingJobRecord, objective: Objective, decisions: Sequence[DecisionRecord] = ()
+) -> dict[str, Any]:
+    """One training job as ``HyperParameterTrainingJobSummary``.
+
+    Args:
+        decisions: the decisions kept about the training job's current attempt (``Store.get_decisions``).
+    """
     out: dict[str, Any] = {
         "TrainingJobName": record.id,
         "TrainingJobStatus": record.status.value,
@@ -63,18 +71,19 @@ def training_job_summary(record: TrainingJobRecord, objective: Objective) -> dic
         }
     if record.failure_reason:
         out["FailureReason"] = record.failure_reason
-    decisions = [d for d in record.extra.get("decisions") or () if d.get("attempt", 0) == record.attempt]
-    stop = next((d for d in reversed(decisions) if d.get("action") == "stop"), None)
+    kept = [k.decision for k in decisions if k.attempt == record.attempt]
+    stop = next((d for d in reversed(kept) if d.stop), None)
     if stop is not None:  # hyperjob's addition: why the training job was stopped
         out["StoppingDecision"] = _decision_json(stop)
-    rungs = [_decision_json(d) for d in decisions if d.get("rule") == "rung"]
+    rungs = [_decision_json(d) for d in kept if d.rule == "rung"]
     if rungs:
         out["Rungs"] = rungs
     return out
 
 
-def _decision_json(d: dict[str, Any]) -> dict[str, Any]:
-    """A kept stopping decision, in the Describe response's spelling."""
+def _decision_json(decision: Decision) -> dict[str, Any]:
+    """A kept stopping decision, in the Describe response's spelling (no NaN: a missing value is left out)."""
+    d = decision.to_json()
     names = {"rule": "Rule", "action": "Action", "step": "Step", "value": "Value", "threshold": "Threshold",
              "compared": "Compared", "rung": "Rung", "bracket": "Bracket", "reason": "Reason"}
     return {names[k]: d[k] for k in names if d.get(k) is not None}
@@ -106,6 +115,7 @@ def describe_tuning_job(store: Store, name: str) -> dict[str, Any]:
     """``DescribeHyperParameterTuningJob`` for a tuning job in ``store``."""
     tuning = store.get_tuning_job(name)
     records = store.list_training_jobs(name)
+    decisions = store.list_decisions(name)
     objective = objective_of(tuning)
     counts = {s: 0 for s in TrainingJobStatus}
     for r in records:
@@ -133,7 +143,7 @@ def describe_tuning_job(store: Store, name: str) -> dict[str, Any]:
     }
     best = best_training_job(records, objective)
     if best is not None:
-        out["BestTrainingJob"] = training_job_summary(best, objective)
+        out["BestTrainingJob"] = training_job_summary(best, objective, decisions.get(best.id, ()))
     if tuning.parents:
         warm_type = (tuning.spec.get("warm_start") or {}).get("type", "identical_data_and_algorithm")
         out["WarmStartConfig"] = {
@@ -149,22 +159,22 @@ def describe_tuning_job(store: Store, name: str) -> dict[str, Any]:
             found = overall_best(store, tuning, objective)
             if found is not None:
                 out["OverallBestTrainingJob"] = {
-                    **training_job_summary(found[0], objective), "TuningJobName": found[1]
+                    **training_job_summary(found[0], objective, store.get_decisions(found[0].id)),
+                    "TuningJobName": found[1],
                 }
     stopped = [
         {"TrainingJobName": r.id, **summary["StoppingDecision"]}
         for r in records
         if r.status is TrainingJobStatus.STOPPED  # (a job may complete before a stop decided on it lands)
-        and "StoppingDecision" in (summary := training_job_summary(r, objective))
+        and "StoppingDecision" in (summary := training_job_summary(r, objective, decisions.get(r.id, ())))
     ]
     if stopped:  # hyperjob's addition: every training job stopped early, and why
         out["StoppedEarly"] = stopped
     spec = tuning.spec or {}
-    strategy = (spec.get("strategy") or {}).get("name")
-    if spec.get("early_stopping") == "auto" or strategy == "hyperband":
+    what = stopping_rule((spec.get("strategy") or {}).get("name"), spec.get("early_stopping", "off"))
+    if what is not None:  # something stops training jobs early: it needs the objective at every step
         once = objective_reported_once(store, name, records, objective.metric)
         if once:
-            what = "hyperband" if strategy == "hyperband" else "early stopping 'auto'"
             out["EarlyStoppingNote"] = (
                 f"{len(once)} completed training job(s) (e.g. {once[0]}) reported the objective "
                 f"{objective.metric!r} only once, at the end: {what} needs it after every epoch to stop training "
@@ -261,4 +271,5 @@ def list_training_jobs(
             "Status": lambda r: (r.status.value, r.index),
         }
         records.sort(key=getters[key], reverse=descending)
-    return [training_job_summary(r, objective) for r in records]
+    decisions = store.list_decisions(name)
+    return [training_job_summary(r, objective, decisions.get(r.id, ())) for r in records]

@@ -5,30 +5,31 @@ launches up to ``max_parallel_jobs`` through the executor (a free slot is filled
 change and metric value as it arrives, tells the strategy, applies the completion criteria and the limits, and
 ends the tuning job with a status and a reason.
 
-Crash safety: every state change is in the store before it is acted on. A tuner killed at any moment leaves
-training jobs that are ``Pending`` or ``InProgress``; ``resume`` stops their leftover processes, reruns them
-with the same configuration (metrics of the lost attempt are cleared), rebuilds the strategy by replaying the
-store, and finishes with exactly ``max_jobs`` training jobs.
+Crash safety: every state change is in the store before it is acted on, and the tuning job is recorded before
+anything else (before the strategy is built). A tuner killed at any moment leaves training jobs that are
+``Pending``, ``InProgress`` or ``Stopping``; ``resume`` rebuilds the strategy by replaying the store and asks the
+executor what became of them (``Executor.recover``): one that ended meanwhile is adopted with its result, one
+still running is watched again, and only a lost one runs again with the same configuration. It finishes with
+exactly ``max_jobs`` training jobs. The executor owns the processes; the Tuner holds no process code.
 """
 
 from __future__ import annotations
 
+import collections
 import logging
 import math
-import os
-import shutil
-import signal
-import socket
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from hyperjob.errors import HyperjobError, LeaseError, TuningJobError
-from hyperjob.executors.base import Ended, Executor, LaunchRequest, MetricsReported, Started
+from hyperjob._process import holder_is_dead, owner_token
+from hyperjob.executors.base import Ended, Executor, LaunchRequest, MetricsReported, Recovery, Started
 from hyperjob.records import (
+    DecisionRecord,
     Failed,
     Final,
     Intermediate,
@@ -64,6 +65,9 @@ class TunerListener:
     def on_warning(self, message: str) -> None:
         log.warning(message)
 
+    def on_recovered(self, found: dict[str, Recovery]) -> None:
+        """On resume: what became of the training jobs the last tuner left unfinished (by training job id)."""
+
     def on_end(self, outcome: "TuningOutcome") -> None: ...
 
 
@@ -91,15 +95,20 @@ class _Running:
     complete_on_stop: bool = False  # stopped at hyperband's max_resource: it got its whole resource
     objective_steps: set[int] = field(default_factory=set)
     step_offset: int | None = None  # resource = step + offset (1 when the job's steps start at 0)
-    decisions: list[dict[str, Any]] = field(default_factory=list)  # as kept in the store (extra["decisions"])
+    decisions: list[DecisionRecord] = field(default_factory=list)  # kept by this tuner (store.add_decision)
+    # found again on resume (Executor.recover): the metric values the store has already, by (name, step)
+    known: collections.Counter[tuple[str, int]] | None = None
+    adopted: bool = False  # it ended while no tuner ran: no stop decisions on its values
 
 
 def _default_executor(plan: TuningPlan) -> Executor:
     if plan.program.function is not None:
         from hyperjob.executors.callable import CallableExecutor
 
+        from hyperjob.strategies.registry import stopping_rule
+
         # with a stopper, each report waits for the decision on it (stops land on the value they were made on)
-        stops = plan.early_stopping == "auto" or plan.strategy == "hyperband"
+        stops = stopping_rule(plan.strategy, plan.early_stopping) is not None
         return CallableExecutor(max_workers=plan.max_parallel_jobs, wait_for_decisions=stops)
     from hyperjob.executors.local import LocalExecutor
 
@@ -133,7 +142,7 @@ class Tuner:
         self.listener = listener or TunerListener()
         self.poll_interval_s = poll_interval_s
         self.lease_ttl_s = lease_ttl_s
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.owner = owner_token(uuid.uuid4().hex[:8])
         self.records: dict[str, TrainingJobRecord] = {}
         self.running: dict[str, _Running] = {}
         self.reruns: list[TrainingJobRecord] = []
@@ -172,10 +181,14 @@ class Tuner:
         return sum(1 for r in self.records.values() if r.status.terminal)
 
     # ------------------------------------------------------------------------------------------------ run
-    def run(self, *, resume: bool = False) -> TuningOutcome:
-        """Run (or, with ``resume``, continue) the tuning job until it ends. Returns how it ended."""
+    def run(self, *, resume: bool = False, stop_reason: str | None = None) -> TuningOutcome:
+        """Run (or, with ``resume``, continue) the tuning job until it ends. Returns how it ended.
+
+        ``stop_reason`` (with ``resume``): recover the training jobs a dead tuner left, launch nothing, stop
+        those still running and end the tuning job ``Stopped`` with this reason (``hyperjob stop`` when no
+        tuner runs).
+        """
         plan = self.plan
-        self._build_strategy()  # bad strategy settings fail here, before anything is recorded
         if resume:
             tuning = self.store.get_tuning_job(plan.name)
             if tuning.status is TuningJobStatus.COMPLETED:
@@ -187,10 +200,18 @@ class Tuner:
             self._load_warm_start(tuning.parents or plan.parents, tuning.spec)
         else:
             self._load_warm_start(plan.parents, plan.spec_json)  # a refused warm start records nothing
-            self.store.create_tuning_job(plan.name, plan.spec_json or {"name": plan.name}, parents=plan.parents)
+            self.store.create_tuning_job(plan.name, plan.spec_json or {"name": plan.name}, parents=plan.parents,
+                                         objective=plan.objective)
         self._acquire_lease()
         try:
             self.store.set_tuning_job_status(plan.name, TuningJobStatus.IN_PROGRESS)
+            try:  # after the record: a kill while the strategy's libraries load leaves a tuning job to resume
+                self._build_strategy()
+            except HyperjobError as exc:
+                self.store.set_tuning_job_status(plan.name, TuningJobStatus.FAILED, str(exc))
+                raise
+            if stop_reason is not None:
+                self._request_end(TuningJobStatus.STOPPED, stop_reason)
             self._replay()
             for w in plan.warnings:
                 self._warn(w)
@@ -237,11 +258,8 @@ class Tuner:
         self.strategy = create_strategy(
             self.plan.strategy, self.plan.space, self.plan.objective, seed=self.plan.seed, **self.plan.strategy_settings
         )
-        self.stopper = None
-        make_stopper = getattr(self.strategy, "make_stopper", None)
-        if make_stopper is not None:  # hyperband: its rungs
-            self.stopper = make_stopper()
-        elif self.plan.early_stopping == "auto":
+        self.stopper = self.strategy.stopper()  # the strategy's own rule (hyperband's rungs), or None
+        if self.stopper is None and self.plan.early_stopping == "auto":
             from hyperjob.stopping.median import MedianStopper
 
             self.stopper = MedianStopper(self.plan.objective)
@@ -283,32 +301,54 @@ class Tuner:
                     "jobs are mapped into this tuning job's ranges."
                 )
         records = self.store.list_training_jobs(self.plan.name)
-        unfinished = [r for r in records if not r.status.terminal]
-        if unfinished:
-            _kill_leftovers(unfinished, self._job_dir)
+        unfinished = sorted((r for r in records if not r.status.terminal), key=lambda r: r.index)
         finished = sorted((r for r in records if r.status.terminal), key=lambda r: (r.ended_at or 0, r.index))
-        metrics = self.store.get_all_metrics(self.plan.name) if self.stopper is not None and finished else {}
+        wanted = self.stopper is not None and finished
+        metrics = self.store.get_all_metrics(self.plan.name) if wanted or unfinished else {}
         for r in finished:
             self.records[r.id] = r
             self._replay_values(r, metrics.get(r.id, ()))
             self._account_finished(r, replay=True)
-        for r in sorted(unfinished, key=lambda r: r.index):
-            fresh = self.store.reset_for_rerun(r.id)
-            self.records[r.id] = fresh
-            self.reruns.append(fresh)
-            self.strategy.observe(Pending(dict(fresh.config), training_job=fresh.id))
+        found = self.executor.recover([self._request(r) for r in unfinished]) if unfinished else {}
+        for r in unfinished:
+            how = found.get(r.id, Recovery.LOST)
+            if how is Recovery.LOST:
+                fresh = self.store.reset_for_rerun(r.id)
+                self.records[r.id] = fresh
+                self.reruns.append(fresh)
+                self.strategy.observe(Pending(dict(fresh.config), training_job=fresh.id))
+                continue
+            self._reattach(r, how, metrics.get(r.id, ()))
+        if found:
+            self.listener.on_recovered(found)
+
+    def _reattach(self, record: TrainingJobRecord, how: Recovery, stored: Any) -> None:
+        """Track a training job the executor found again: it ended meanwhile (adopted) or still runs."""
+        if record.status is TrainingJobStatus.PENDING:  # it started: the dead tuner had not recorded it yet
+            self.store.set_status(record.id, TrainingJobStatus.IN_PROGRESS)
+            record = replace(record, status=TrainingJobStatus.IN_PROGRESS, started_at=time.time())
+        known = collections.Counter((v.name, v.step) for v in stored)
+        run = _Running(record=record, known=known, adopted=how is Recovery.ADOPTED)
+        if record.status is TrainingJobStatus.STOPPING:  # the dead tuner decided to stop it: that holds
+            run.stop_reason = record.failure_reason or "stopped by the tuning job"
+        self.records[record.id] = record
+        self.running[record.id] = run
+        self.strategy.observe(Pending(dict(record.config), training_job=record.id))
+        if self.stopper is not None:
+            self._restore_decisions(record)
+        if run.stop_reason is not None and how is Recovery.REATTACHED:
+            self.executor.stop(record.id)
+
+    def _restore_decisions(self, record: TrainingJobRecord) -> None:
+        """Give the stopper back the decisions kept for the training job's current attempt."""
+        for kept in self.store.get_decisions(record.id):  # the current attempt's
+            self.stopper.restore(record.id, kept.decision)
 
     def _replay_values(self, record: TrainingJobRecord, values: Any) -> None:
         """Give a finished training job's objective values and kept decisions back to the strategy and stopper."""
         if self.stopper is None:
             return
-        from hyperjob.stopping.base import Decision
-
-        restore = getattr(self.stopper, "restore", None)
-        if restore is not None:
-            for d in record.extra.get("decisions") or ():
-                if d.get("attempt", 0) == record.attempt:
-                    restore(record.id, Decision.from_json(d))
+        self._restore_decisions(record)
         config = dict(record.config)
         offset = None
         for v in values:
@@ -339,11 +379,7 @@ class Tuner:
             if events:
                 sleep_s = 0.001
             else:
-                wait = getattr(self.executor, "wait_for_events", None)
-                if wait is not None:
-                    wait(sleep_s)
-                else:
-                    time.sleep(sleep_s)
+                self.executor.wait_for_events(sleep_s)
                 sleep_s = min(self.poll_interval_s, sleep_s * 2)
 
     def _end_reason(self) -> tuple[TuningJobStatus, str] | None:
@@ -381,15 +417,12 @@ class Tuner:
     def _job_dir(self, training_job_id: str) -> Path:
         return self.plan.output_dir / self.plan.name / training_job_id
 
-    def _launch(self, record: TrainingJobRecord) -> None:
+    def _request(self, record: TrainingJobRecord) -> LaunchRequest:
         plan = self.plan
-        job_dir = self._job_dir(record.id)
-        if job_dir.exists():  # a rerun: the lost attempt's files must not be read again
-            shutil.rmtree(job_dir, ignore_errors=True)
-        request = LaunchRequest(
+        return LaunchRequest(
             training_job_id=record.id,
             hyperparameters=plan.space.full(record.config),
-            job_dir=job_dir,
+            job_dir=self._job_dir(record.id),
             program=plan.program,
             metric_definitions=plan.metric_definitions,
             timeout_s=plan.timeout_s,
@@ -397,9 +430,12 @@ class Tuner:
             objective_metric=plan.objective.metric,
             attempt=record.attempt,
         )
-        if record.attempt and self.stopper is not None and hasattr(self.stopper, "forget"):
+
+    def _launch(self, record: TrainingJobRecord) -> None:
+        request = self._request(record)
+        if record.attempt and self.stopper is not None:
             self.stopper.forget(record.id)  # a rerun starts its curve afresh
-        self.running[record.id] = _Running(record=record, decisions=list(record.extra.get("decisions") or ()))
+        self.running[record.id] = _Running(record=record)
         self.executor.launch(request)
         self.listener.on_training_job_launched(record)
 
@@ -422,10 +458,18 @@ class Tuner:
     def _on_metrics(self, run: _Running, values: tuple[MetricValue, ...]) -> None:
         if not values:
             return
-        self.store.append_metrics(run.record.id, values)
+        seen: set[int] = set()  # positions of values the store has already (a job found again on resume)
+        if run.known:
+            for i, v in enumerate(values):
+                if run.known[(v.name, v.step)] > 0:
+                    run.known[(v.name, v.step)] -= 1
+                    seen.add(i)
+        fresh = [v for i, v in enumerate(values) if i not in seen] if seen else values
+        if fresh:
+            self.store.append_metrics(run.record.id, fresh)
         metric = self.plan.objective.metric
         record = run.record
-        for v in values:
+        for i, v in enumerate(values):
             if v.name != metric or math.isnan(v.value):
                 continue
             if run.step_offset is None:
@@ -434,7 +478,9 @@ class Tuner:
             run.last_objective = (resource, v.value)
             run.objective_steps.add(v.step)
             self.strategy.observe(Intermediate(dict(record.config), step=resource, value=v.value, training_job=record.id))
-            if self.stopper is not None and run.stop_reason is None:
+            if self.stopper is None:
+                continue
+            if run.stop_reason is None:  # rungs the dead tuner decided were restored: they are not decided again
                 decision = self.stopper.decide(record.id, record.index, resource, v.value)
                 if decision is not None:
                     self._on_decision(run, decision)
@@ -444,10 +490,8 @@ class Tuner:
         if not decision.stop and decision.rule != "rung":
             return  # the median rule's "go on" after every step is not worth a write
         job_id = run.record.id
-        entry = {**decision.to_json(), "attempt": run.record.attempt, "time": time.time()}
-        run.decisions.append(entry)
-        self.store.update_extra(job_id, {"decisions": run.decisions})
-        if not decision.stop:
+        run.decisions.append(self.store.add_decision(job_id, run.record.attempt, decision))  # before any stop
+        if not decision.stop or run.adopted:  # an adopted job ended already: its verdicts only feed the rungs
             return
         run.stop_reason = decision.reason
         run.complete_on_stop = decision.rule == "max_resource"
@@ -478,7 +522,7 @@ class Tuner:
             extra={**run.record.extra, **extra, **({"decisions": run.decisions} if run.decisions else {})},
         )
         if self.stopper is not None and status is TrainingJobStatus.COMPLETED and len(run.objective_steps) == 1:
-            what = "hyperband" if self.plan.strategy == "hyperband" else "early stopping 'auto'"
+            what = self.stopper.name
             self._warn(
                 f"training job {job_id} reported the objective {self.plan.objective.metric!r} only once, at the "
                 f"end: {what} needs it after every epoch (or other resource step) to stop training jobs early, "
@@ -590,6 +634,14 @@ class Tuner:
             self._request_end(TuningJobStatus.COMPLETED, f"MaxRuntimeInSeconds reached ({self.plan.max_runtime_s:g} s)")
 
     def _finish(self, status: TuningJobStatus, reason: str) -> TuningOutcome:
+        rerun_later = self._stop_request is not None and self._stop_request[2]
+        if not rerun_later:  # training jobs queued to run again that never will: they end Stopped
+            for record in self.reruns:
+                why = f"stopped before it ran again: {reason}"
+                self.store.set_status(record.id, TrainingJobStatus.STOPPED, why)
+                self.records[record.id] = replace(record, status=TrainingJobStatus.STOPPED, failure_reason=why,
+                                                  ended_at=time.time())
+            self.reruns.clear()
         self.store.set_tuning_job_status(self.plan.name, status, reason)
         records = tuple(sorted(self.records.values(), key=lambda r: r.index))
         return TuningOutcome(self.plan.name, status, reason, self.best, records)
@@ -613,71 +665,8 @@ def resource_offset(first_step: int) -> int:
     return 1 if first_step == 0 else 0
 
 
-def holder_is_dead(owner: str) -> bool:
-    """True if a lease owner (``host:pid:token``, as a Tuner writes it) is a process of this machine that is gone."""
-    parts = owner.split(":")
-    if len(parts) < 2 or parts[0] != socket.gethostname() or not parts[1].isdigit():
-        return False
-    pid = int(parts[1])
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return _is_zombie(pid)
-
-
 def _short(text: str | None, limit: int = 400) -> str:
     if not text:
         return "(no reason given)"
     text = text.strip()
     return text if len(text) <= limit else "..." + text[-limit:]
-
-
-def _kill_leftovers(records: list[TrainingJobRecord], job_dir: Callable[[str], Path]) -> None:
-    """Stop processes of training jobs that a crashed tuner left running (their process groups).
-
-    A process is ours if its environment names the training job (HYPERJOB_TRAINING_JOB_NAME) and its model dir
-    lies in that job's directory, so an unrelated process that reused a pid is never touched.
-    """
-    wanted = {r.id: str(job_dir(r.id)) for r in records}
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return
-    victims: list[int] = []
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            raw = (entry / "environ").read_bytes()
-        except OSError:
-            continue
-        env = dict(item.split(b"=", 1) for item in raw.split(b"\0") if b"=" in item)
-        name = env.get(b"HYPERJOB_TRAINING_JOB_NAME", b"").decode(errors="replace")
-        if name in wanted:
-            model_dir = env.get(b"HYPERJOB_MODEL_DIR", b"").decode(errors="replace")
-            if os.path.abspath(model_dir).startswith(os.path.abspath(wanted[name])):
-                victims.append(int(entry.name))
-    for pid in victims:
-        try:
-            os.killpg(os.getpgid(pid), signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-    deadline = time.time() + 5
-    while victims and time.time() < deadline:
-        victims = [p for p in victims if Path(f"/proc/{p}").exists() and not _is_zombie(p)]
-        if victims:
-            time.sleep(0.02)
-
-
-def _is_zombie(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z"
-    except OSError:
-        return True

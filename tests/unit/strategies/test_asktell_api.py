@@ -405,8 +405,14 @@ def test_early_stopping_is_checked_as_in_a_spec() -> None:
     with pytest.raises(SpecError) as here:
         AskTell(SPACE, strategy="random", early_stopping="sometimes")
     assert (here.value.path, here.value.message) == (in_spec.value.path, in_spec.value.message)
-    with pytest.raises(SpecError, match=r"^early_stopping: early_stopping 'auto' cannot be used with the Hyperband"):
+    hyperband = {**spec, "early_stopping": "auto", "static_hyperparameters": {"epochs": 9},
+                 "strategy": {"name": "hyperband"}}
+    with pytest.raises(SpecError) as in_spec:
+        TuningJobSpec.model_validate(hyperband)
+    with pytest.raises(SpecError) as here:  # the strategy's own rule, one owner: the same refusal
         AskTell({**SPACE, "epochs": 9}, strategy="hyperband", early_stopping="auto")
+    assert (here.value.path, here.value.message) == (in_spec.value.path, in_spec.value.message)
+    assert "cannot be used with the 'hyperband' strategy" in here.value.message
 
 
 def test_the_readme_stopping_example_runs() -> None:
