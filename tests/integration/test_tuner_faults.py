@@ -32,7 +32,7 @@ KILLS = 20
 #: strategy -> (the longest wait before a kill, s; seed of the kill moments; seconds per step of a training job).
 #: The Bayesian tuner loads torch and BoTorch for about 4 s before it suggests anything, so its kills spread
 #: over a longer window, and its training jobs are longer so that 20 kills fit in the tuning job.
-CASES = {"random": (1.5, 20261207, 0.3), "bayesian": (5.0, 20261208, 0.8)}
+CASES = {"random": (1.5, 20261207, 0.6), "bayesian": (5.0, 20261208, 1.2)}
 
 
 def _spec(tmp_path: Path, strategy: str, sleep_s: float) -> Path:

@@ -519,7 +519,7 @@ class Tuner:
         self.store.set_status(job_id, status, reason, final_objective=value, extra=extra or None)
         record = replace(
             run.record, status=status, ended_at=time.time(), failure_reason=reason, final_objective=value,
-            extra={**run.record.extra, **extra, **({"decisions": run.decisions} if run.decisions else {})},
+            extra={**run.record.extra, **extra},
         )
         if self.stopper is not None and status is TrainingJobStatus.COMPLETED and len(run.objective_steps) == 1:
             what = self.stopper.name
