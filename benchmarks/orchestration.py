@@ -1,11 +1,20 @@
 """Orchestration overhead: N no-op training jobs (processes that print one metric and exit), random strategy,
-P in parallel, SQLite store: training jobs per second and the tuner's own CPU time per training job, for
-hyperjob and for Optuna (SQLite storage, ``n_jobs=P``, launching the same subprocess) in the same run.
+P in parallel, SQLite store: training jobs per second and CPU time per training job, for hyperjob, for Optuna
+(SQLite storage, ``n_jobs=P``, launching the same subprocess) and for a bare process pool (P threads that
+only run the subprocess: the floor) in the same run.
 
     .venv/bin/python benchmarks/orchestration.py --jobs 500 --parallel 8 --repeats 3
+    .venv/bin/python benchmarks/orchestration.py --jobs 64 --parallel 8 --job-seconds 1 --repeats 3
+    git worktree add /tmp/base <commit>; .venv/bin/python benchmarks/orchestration.py --baseline-src /tmp/base/src
 
-Each measurement runs in a fresh process, alternating tools, so the two see the same machine conditions.
-The tuner's CPU time is the tuner process's own user+system time (``RUSAGE_SELF``), not its children's.
+``--baseline-src`` adds ``hyperjob@base``: the same measurement with hyperjob imported from another checkout's
+``src`` (an earlier commit), in the same run.
+
+Each measurement runs in a fresh process, alternating tools, so they see the same machine conditions.
+"tuner CPU" is the measuring process's own user+system time (``RUSAGE_SELF``); "all CPU" adds its children's
+(``RUSAGE_CHILDREN``: the training jobs, and hyperjob's supervisor process, which starts and waits for them);
+"overhead CPU" is all CPU minus the bare pool's, per training job: what the tool costs beyond the jobs.
+With ``--job-seconds S`` each job sleeps S seconds; efficiency = N * S / (P * wall).
 """
 
 from __future__ import annotations
@@ -23,17 +32,28 @@ import time
 NOOP = [sys.executable, "-S", "-c", "print('loss=0.5')"]
 
 
+def _program(job_s: float) -> list[str]:
+    if not job_s:
+        return NOOP
+    return [sys.executable, "-S", "-c", f"import time; time.sleep({job_s}); print('loss=0.5')"]
+
+
 def _cpu_self() -> float:
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
 
 
-def run_hyperjob(n_jobs: int, parallel: int, workdir: str) -> dict:
+def _cpu_children() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def run_hyperjob(n_jobs: int, parallel: int, workdir: str, job_s: float) -> dict:
     import hyperjob
 
-    cpu0, t0 = _cpu_self(), time.perf_counter()
+    cpu0, child0, t0 = _cpu_self(), _cpu_children(), time.perf_counter()
     result = hyperjob.tune(
-        NOOP,
+        _program(job_s),
         {"x": {"type": "continuous", "min_value": 0.0, "max_value": 1.0}},
         objective="loss",
         metric_definitions={"loss": r"loss=([0-9.]+)"},
@@ -47,10 +67,30 @@ def run_hyperjob(n_jobs: int, parallel: int, workdir: str) -> dict:
     )
     wall, cpu = time.perf_counter() - t0, _cpu_self() - cpu0
     done = sum(1 for j in result.jobs if j["status"] == "Completed" and j["value"] == 0.5)
-    return {"tool": "hyperjob", "jobs": done, "wall_s": wall, "cpu_s": cpu}
+    return {"tool": "hyperjob", "jobs": done, "wall_s": wall, "cpu_s": cpu, "all_cpu_s": cpu + _cpu_children() - child0}
 
 
-def run_optuna(n_jobs: int, parallel: int, workdir: str) -> dict:
+def run_bare(n_jobs: int, parallel: int, workdir: str, job_s: float) -> dict:
+    """The floor: P threads that run the subprocess and read its output, nothing else."""
+    import re
+    from concurrent.futures import ThreadPoolExecutor
+
+    pattern = re.compile(r"loss=([0-9.]+)")
+    program = _program(job_s)
+
+    def one(i: int) -> float:
+        out = subprocess.run([*program, "--x", str(i)], capture_output=True, text=True, check=True).stdout
+        return float(pattern.search(out).group(1))
+
+    cpu0, child0, t0 = _cpu_self(), _cpu_children(), time.perf_counter()
+    with ThreadPoolExecutor(parallel) as pool:
+        values = list(pool.map(one, range(n_jobs)))
+    wall, cpu = time.perf_counter() - t0, _cpu_self() - cpu0
+    done = sum(1 for v in values if v == 0.5)
+    return {"tool": "bare", "jobs": done, "wall_s": wall, "cpu_s": cpu, "all_cpu_s": cpu + _cpu_children() - child0}
+
+
+def run_optuna(n_jobs: int, parallel: int, workdir: str, job_s: float) -> dict:
     import re
 
     import optuna
@@ -60,22 +100,23 @@ def run_optuna(n_jobs: int, parallel: int, workdir: str) -> dict:
 
     def objective(trial: "optuna.Trial") -> float:
         x = trial.suggest_float("x", 0.0, 1.0)
-        out = subprocess.run([*NOOP, "--x", str(x)], capture_output=True, text=True, check=True).stdout
+        out = subprocess.run([*program, "--x", str(x)], capture_output=True, text=True, check=True).stdout
         return float(pattern.search(out).group(1))
 
-    cpu0, t0 = _cpu_self(), time.perf_counter()
+    program = _program(job_s)
+    cpu0, child0, t0 = _cpu_self(), _cpu_children(), time.perf_counter()
     storage = f"sqlite:///{os.path.join(workdir, 'optuna.db')}"
     study = optuna.create_study(storage=storage, sampler=optuna.samplers.RandomSampler(seed=0))
     study.optimize(objective, n_trials=n_jobs, n_jobs=parallel)
     wall, cpu = time.perf_counter() - t0, _cpu_self() - cpu0
     done = sum(1 for t in study.trials if t.value == 0.5)
-    return {"tool": "optuna", "jobs": done, "wall_s": wall, "cpu_s": cpu}
+    return {"tool": "optuna", "jobs": done, "wall_s": wall, "cpu_s": cpu, "all_cpu_s": cpu + _cpu_children() - child0}
 
 
-def _child(tool: str, n_jobs: int, parallel: int) -> dict:
+def _child(tool: str, n_jobs: int, parallel: int, job_s: float) -> dict:
     with tempfile.TemporaryDirectory() as d:
-        fn = run_hyperjob if tool == "hyperjob" else run_optuna
-        return fn(n_jobs, parallel, d)
+        fn = {"hyperjob": run_hyperjob, "optuna": run_optuna, "bare": run_bare}[tool]
+        return fn(n_jobs, parallel, d, job_s)
 
 
 def main() -> None:
@@ -83,19 +124,26 @@ def main() -> None:
     p.add_argument("--jobs", type=int, default=500)
     p.add_argument("--parallel", type=int, default=8)
     p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--tools", default="hyperjob,optuna")
+    p.add_argument("--tools", default="hyperjob,optuna,bare")
+    p.add_argument("--job-seconds", type=float, default=0.0, help="each training job sleeps this long")
+    p.add_argument("--baseline-src", help="also measure hyperjob imported from this src folder (hyperjob@base)")
     p.add_argument("--child", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
-        print(json.dumps(_child(args.child, args.jobs, args.parallel)))
+        row = _child(args.child.split("@")[0], args.jobs, args.parallel, args.job_seconds)
+        print(json.dumps({**row, "tool": args.child}))
         return
     tools = args.tools.split(",")
+    if args.baseline_src:
+        tools.insert(1, "hyperjob@base")
     rows: dict[str, list[dict]] = {t: [] for t in tools}
     for rep in range(args.repeats):
         for tool in tools if rep % 2 == 0 else reversed(tools):
+            env = {**os.environ, "PYTHONPATH": os.path.abspath(args.baseline_src)} if tool.endswith("@base") else None
             out = subprocess.run(
-                [sys.executable, __file__, "--child", tool, "--jobs", str(args.jobs), "--parallel", str(args.parallel)],
-                capture_output=True, text=True,
+                [sys.executable, __file__, "--child", tool, "--jobs", str(args.jobs), "--parallel", str(args.parallel),
+                 "--job-seconds", str(args.job_seconds)],
+                capture_output=True, text=True, env=env,
             )
             if out.returncode != 0:
                 raise SystemExit(f"{tool} failed:\n{out.stderr[-3000:]}")
@@ -106,20 +154,28 @@ def main() -> None:
                 f"{row['jobs'] / row['wall_s']:.1f} jobs/s, tuner CPU {1000 * row['cpu_s'] / row['jobs']:.2f} ms/job",
                 file=sys.stderr,
             )
-    print(f"\n{args.jobs} no-op training jobs, {args.parallel} in parallel, SQLite, random strategy; "
-          f"median of {args.repeats} runs\n")
-    print("| tool | training jobs / s | tuner CPU ms / training job | wall s |")
-    print("|---|---:|---:|---:|")
-    med = {}
+    kind = f"training jobs of {args.job_seconds:g} s" if args.job_seconds else "no-op training jobs"
+    print(f"\n{args.jobs} {kind}, {args.parallel} in parallel, SQLite, random strategy; median of {args.repeats} runs\n")
+    print("| tool | training jobs / s | efficiency | tuner CPU ms / job | all CPU ms / job | overhead CPU ms / job "
+          "| wall s |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    med: dict[str, tuple[float, float, float]] = {}
+    floor = statistics.median(1000 * r["all_cpu_s"] / r["jobs"] for r in rows["bare"]) if rows.get("bare") else None
     for tool, rs in rows.items():
         jps = statistics.median(r["jobs"] / r["wall_s"] for r in rs)
         cpu = statistics.median(1000 * r["cpu_s"] / r["jobs"] for r in rs)
+        all_cpu = statistics.median(1000 * r["all_cpu_s"] / r["jobs"] for r in rs)
         wall = statistics.median(r["wall_s"] for r in rs)
-        med[tool] = (jps, cpu)
-        print(f"| {tool} | {jps:.1f} | {cpu:.2f} | {wall:.1f} |")
+        eff = statistics.median(r["jobs"] * args.job_seconds / (args.parallel * r["wall_s"]) for r in rs)
+        over = all_cpu - floor if floor is not None else float("nan")
+        med[tool] = (jps, cpu, over)
+        print(f"| {tool} | {jps:.1f} | {eff:.3f} | {cpu:.2f} | {all_cpu:.2f} | {over:.2f} | {wall:.1f} |")
     if "hyperjob" in med and "optuna" in med:
         print(f"\nratio hyperjob/optuna: throughput {med['hyperjob'][0] / med['optuna'][0]:.2f}x, "
-              f"tuner CPU per job {med['hyperjob'][1] / med['optuna'][1]:.2f}x")
+              f"overhead CPU per job {med['hyperjob'][2] / med['optuna'][2]:.2f}x")
+    if "hyperjob" in med and "hyperjob@base" in med:
+        print(f"ratio hyperjob/hyperjob@base: throughput {med['hyperjob'][0] / med['hyperjob@base'][0]:.2f}x, "
+              f"overhead CPU per job {med['hyperjob'][2] / med['hyperjob@base'][2]:.2f}x")
 
 
 if __name__ == "__main__":
