@@ -7,7 +7,6 @@ stdin and answers with events on stdout, one JSON object per line::
     tuner -> {"op": "launch", "id", "argv", "env", "cwd", "log", "state_dir", "attempt", "timeout_s", "grace_s",
               "dirs", "files"}                        the job's directories and files, made before it starts
              {"op": "stop", "id"}                      SIGTERM to the job's group, SIGKILL after its grace period
-             {"op": "kill", "id"}                      SIGKILL to the job's group now
     tuner <- {"ev": "started", "id", "pid"}
              {"ev": "start_failed", "id", "error", "errno", "strerror"}
              {"ev": "exited", "id", "rc", "stopped", "timed_out", "killed"}
@@ -139,7 +138,7 @@ class Supervisor:
         """SIGTERM to the supervisor itself: end every job (with its grace period), then exit."""
         self.tuner_gone = True
         for job in self.jobs.values():
-            self._stop(job, kill=False)
+            self._stop(job)
 
     def _next_timer(self) -> float | None:
         times = [t for job in self.jobs.values() for t in (job.deadline, job.kill_at) if t is not None]
@@ -183,9 +182,7 @@ class Supervisor:
         if job is None:
             return
         if op == "stop":
-            self._stop(job, kill=False)
-        elif op == "kill":
-            self._stop(job, kill=True)
+            self._stop(job)
 
     def _launch(self, cmd: dict[str, Any]) -> None:
         if os.getppid() != self.tuner_pid:  # the tuner died after it sent this: start nothing for nobody
@@ -227,13 +224,7 @@ class Supervisor:
             pass  # the directory went away: the job still runs and its exit is still told
         self._emit({"ev": "started", "id": job_id, "pid": proc.pid})
 
-    def _stop(self, job: _Job, *, kill: bool) -> None:
-        if kill:
-            job.killed = True
-            job.stopped = True
-            job.kill_at = None
-            signal_group(job.proc.pid, signal.SIGKILL)
-            return
+    def _stop(self, job: _Job) -> None:
         if job.stopped or job.timed_out:
             return
         job.stopped = True

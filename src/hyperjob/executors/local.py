@@ -48,7 +48,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from hyperjob._process import is_same_alive, signal_group
+from hyperjob._process import end_group, is_same_alive, signal_group
 from hyperjob.errors import ExecutorError, SpecError
 from hyperjob.executors._supervisor import exit_file, process_file, read_json
 from hyperjob.executors.base import Ended, ExecutorEvent, LaunchRequest, MetricsReported, Recovery, Started
@@ -208,8 +208,6 @@ class LocalExecutor:
                     found[request.training_job_id] = Recovery.REATTACHED
                     continue
                 # nobody can learn how it ends: end it now, it is run again
-                from hyperjob._process import end_group
-
                 end_group(record, float(request.grace_period_s))
                 found[request.training_job_id] = Recovery.LOST
                 continue
