@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -89,10 +91,30 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     try:
         cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
         cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.execute("PRAGMA journal_mode = WAL")  # stays 'memory' for an in-memory database
+        _sqlite_use_wal(cursor)
         cursor.execute("PRAGMA synchronous = NORMAL")  # durable against a process crash in WAL mode
     finally:
         cursor.close()
+
+
+def _sqlite_use_wal(cursor: Any) -> None:
+    """Switch the file to WAL (persistent; an in-memory database stays 'memory').
+
+    The switch needs the database to itself and SQLite answers "locked" at once, without waiting for the busy
+    timeout, while another connection writes (an upgrade by a second opener): wait and try again meanwhile.
+    """
+    if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() in ("wal", "memory"):
+        return
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            busy = "locked" in str(exc) or "busy" in str(exc)
+            if not busy or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _sqlite_on_begin(conn: Any) -> None:
