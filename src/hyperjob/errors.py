@@ -7,13 +7,14 @@
     ├── WarmStartError     a parent tuning job breaks a warm-start rule (exit code 2)
     ├── StrategyError      a strategy cannot do what it was asked (e.g. the grid is exhausted)
     ├── StoreError         the store cannot be reached or is inconsistent
-    │   └── LeaseError     another tuner holds the tuning job
+    │   ├── LeaseError     another tuner holds the tuning job
+    │   └── StoreUnavailableError  the database stayed unreachable past the store's retry bound (exit code 75)
     ├── ExecutorError      a training job could not be launched or stopped
     └── TuningJobError     a tuning job cannot run or continue (e.g. every training job failed)
 
 A message says what was wrong, where, and how to fix it, with the offending value. The CLI catches
 ``HyperjobError`` and prints one red line; exit code 2 for bad input (``SpecError``, ``WarmStartError``),
-1 for anything else.
+75 (``EX_TEMPFAIL``: try again later) for a store that stayed unreachable, 1 for anything else.
 """
 
 from __future__ import annotations
@@ -79,6 +80,15 @@ class StoreError(HyperjobError):
 
 class LeaseError(StoreError):
     """Another tuner process holds the tuning job."""
+
+
+class StoreUnavailableError(StoreError):
+    """The database stayed unreachable longer than the store's retry bound; nothing it confirmed is lost.
+
+    A tuner that gets it stops without ending its training jobs: ``hyperjob resume`` continues later.
+    """
+
+    exit_code = 75  # EX_TEMPFAIL (sysexits.h): a temporary failure, the user is invited to try again
 
 
 class ExecutorError(HyperjobError):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
+from typing import Any, Callable, Mapping, Protocol, Sequence, runtime_checkable
 
 from hyperjob.records import (
     Configuration,
@@ -69,5 +69,9 @@ class Store(Protocol):
     def append_metrics(self, training_job_id: str, values: Sequence[MetricValue]) -> None: ...
     def get_metrics(self, training_job_id: str) -> list[MetricValue]: ...
     def get_all_metrics(self, tuning_job: str) -> dict[str, list[MetricValue]]: ...
+
+    # outages: a store that rides out an unreachable database tells this listener about each one (called from
+    # the thread whose call met it; None: the log). The Tuner passes its listener's on_warning.
+    def set_outage_listener(self, listener: Callable[[str], None] | None) -> None: ...
 
     def close(self) -> None: ...

@@ -19,19 +19,29 @@ client's clock (``time.time()``). Lease expiry is the database's clock, read and
 database, so that tuners on machines whose clocks differ agree on when a lease expires (on SQLite the
 database clock is the machine's clock).
 
+Database outages (PostgreSQL): a call whose transaction fails because the server cannot be reached (refused,
+reset, restarting, shut down) is run again, with exponential backoff and jitter, for up to ``retry_s`` seconds
+(default 120, or ``HYPERJOB_STORE_RETRY_S``); each outage is reported to the outage listener, and past the bound
+the call raises :class:`~hyperjob.errors.StoreUnavailableError`. The rules are in ``store/_retry.py``. A write
+is never applied twice: a transaction that failed before its COMMIT was sent did not happen and is run again;
+one whose COMMIT was sent but not answered is looked up by its transaction id (``txid_status``) once the server
+answers again, and is run again only if it did not commit. Opening a store does not retry (a wrong URL fails at
+once); SQLite is never retried (its "database is locked" waits through ``busy_timeout``).
+
 Metric idempotency: see :meth:`SqlStore.append_metrics`. Stopping decisions are append-only rows
 (:meth:`SqlStore.add_decision`), read back for the training jobs' current attempts unless asked for all.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence, TypeVar
 
 from sqlalchemy import URL, and_, bindparam, delete, func, insert, or_, select, text, update
 from sqlalchemy import exc as sa_exc
@@ -39,7 +49,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 from hyperjob import __version__
-from hyperjob.errors import HyperjobError, LeaseError, SpecError, StoreError
+from hyperjob.errors import HyperjobError, LeaseError, SpecError, StoreError, StoreUnavailableError
 from hyperjob.records import (
     Configuration,
     DecisionRecord,
@@ -63,6 +73,7 @@ from hyperjob.store._engine import (
     same_value,
 )
 from hyperjob.stopping.base import Action, Decision
+from hyperjob.store._retry import Outage, is_unreachable, retry_bound
 from hyperjob.store.migrations import upgrade
 from hyperjob.store.models import (
     SCHEMA_VERSION,
@@ -112,6 +123,52 @@ _VALUES_SEEN = (
     .order_by(Metric.seq)
 )
 _INSERT_VALUES = insert(Metric.__table__)
+# the id of a PostgreSQL write transaction, taken before its COMMIT, and what became of it (PostgreSQL >= 10)
+_TXID = text("SELECT txid_current()")
+_TXID_STATUS = text("SELECT txid_status(:xid)")
+
+
+class _Unreachable(StoreError):
+    """A transaction failed because the database could not be reached: the call may be run again.
+
+    ``SqlStore``'s public methods catch it and retry (``_retried``); where nothing retries (opening the store)
+    it is the StoreError it is, with the usual message.
+    """
+
+    def __init__(self, message: str, reason: str, *, again_now: bool = False) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.again_now = again_now  # the server answers again and said the COMMIT did not happen: no wait
+
+
+_M = TypeVar("_M", bound=Callable[..., Any])
+
+
+def _retried(method: _M) -> _M:
+    """Run a store method again while the database is unreachable, within the store's retry bound.
+
+    Each method is one transaction, so running it again runs that transaction again; ``_transaction`` has
+    made sure that one which may have committed did not (or swallowed the error: it did).
+    """
+
+    @functools.wraps(method)
+    def wrapper(self: "SqlStore", *args: Any, **kwargs: Any) -> Any:
+        while True:
+            try:
+                result = method(self, *args, **kwargs)
+            except _Unreachable as exc:
+                if not exc.again_now:
+                    self._outage.failed(exc.reason)  # sleeps, or raises StoreUnavailableError past the bound
+                continue
+            except StoreUnavailableError:  # past the bound while checking a commit: the outage goes on
+                raise
+            except HyperjobError:  # the database answered (a conflict, an unknown name): it is reachable
+                self._outage.reached()
+                raise
+            self._outage.reached()
+            return result
+
+    return wrapper  # type: ignore[return-value]
 
 
 def training_job_id(tuning_job: str, index: int) -> str:
@@ -123,7 +180,7 @@ def training_job_id(tuning_job: str, index: int) -> str:
     return f"{tuning_job}-{index:03d}"
 
 
-def open_store(url_or_path: str | os.PathLike[str] | None = None) -> "SqlStore":
+def open_store(url_or_path: str | os.PathLike[str] | None = None, *, retry_s: float | None = None) -> "SqlStore":
     """Open the store named by a URL or a path, creating it (and its directory) if needed.
 
     Args:
@@ -131,6 +188,7 @@ def open_store(url_or_path: str | os.PathLike[str] | None = None) -> "SqlStore":
             directory. A plain path: that SQLite file. A URL: ``sqlite:///path``, or
             ``postgresql://user:password@host:port/db`` (``postgresql://`` and ``postgres://`` are read as
             ``postgresql+psycopg://``).
+        retry_s: how long to ride out a database outage (see :class:`SqlStore`).
 
     Returns:
         The open store; close it with :meth:`SqlStore.close` (or use it as a context manager).
@@ -141,10 +199,10 @@ def open_store(url_or_path: str | os.PathLike[str] | None = None) -> "SqlStore":
     """
     raw = "" if url_or_path is None else os.fspath(url_or_path).strip()
     if not raw:
-        return SqlStore(URL.create("sqlite", database=str(Path.cwd() / DEFAULT_PATH)))
+        return SqlStore(URL.create("sqlite", database=str(Path.cwd() / DEFAULT_PATH)), retry_s=retry_s)
     if "://" in raw:
-        return SqlStore(raw)
-    return SqlStore(URL.create("sqlite", database=str(Path(raw).expanduser().resolve())))
+        return SqlStore(raw, retry_s=retry_s)
+    return SqlStore(URL.create("sqlite", database=str(Path(raw).expanduser().resolve())), retry_s=retry_s)
 
 
 class SqlStore:
@@ -158,10 +216,14 @@ class SqlStore:
         url: a SQLAlchemy URL: ``sqlite:///path/to/file.db``, ``sqlite://`` (in memory, one process), or
             ``postgresql+psycopg://user:password@host:port/database`` (``postgresql://`` works too). Use
             :func:`open_store` to open a plain path or the default file.
+        retry_s: how long (seconds, from the first failure) a call keeps retrying while the PostgreSQL server
+            is unreachable, before it raises :class:`~hyperjob.errors.StoreUnavailableError`; ``None``: the
+            environment variable ``HYPERJOB_STORE_RETRY_S``, else 120; 0: no retry. Opening never retries.
 
     Raises:
         StoreError: the URL names another database, the driver is missing, the database cannot be reached,
             or it was written by a newer hyperjob.
+        SpecError: ``retry_s`` (or ``HYPERJOB_STORE_RETRY_S``) is not a number of seconds >= 0.
 
     Example:
         >>> from hyperjob.records import TrainingJobStatus
@@ -173,10 +235,12 @@ class SqlStore:
         0.93
     """
 
-    def __init__(self, url: str | URL) -> None:
+    def __init__(self, url: str | URL, *, retry_s: float | None = None) -> None:
         self._url = normalize_url(url)
         #: the URL with the password hidden (safe to print)
         self.url: str = self._url.render_as_string(hide_password=True)
+        #: the outage in progress, if any, and the retry bound (``retry_s``)
+        self._outage = Outage(retry_bound(retry_s), self.url)
         backend = self._url.get_backend_name()
         if backend not in ("sqlite", "postgresql"):
             raise StoreError(
@@ -190,7 +254,10 @@ class SqlStore:
         self._write_sessions = sessionmaker(writer, expire_on_commit=False)
         self._db_now = db_now(self._sqlite)
         try:
-            self._open_schema()
+            self._open_schema()  # not retried: a server that is not there at the start is most often a wrong URL
+        except _Unreachable as exc:
+            self._engine.dispose()
+            raise StoreError(str(exc)) from exc.__cause__
         except BaseException:
             self._engine.dispose()
             raise
@@ -243,20 +310,77 @@ class SqlStore:
 
     @contextmanager
     def _transaction(self, what: str, *, write: bool = False, conflict: str | None = None) -> Iterator[Session]:
-        """One transaction, committed on exit; database errors become StoreError saying what failed."""
+        """One transaction, committed on exit; database errors become StoreError saying what failed.
+
+        An unreachable database raises :class:`_Unreachable` (the caller may run the transaction again), except
+        when the COMMIT of a PostgreSQL write was sent and its answer lost: then the transaction's id says
+        whether it committed (it returns normally: the caller's result stands) or not (``_Unreachable``).
+        """
         sessions = self._write_sessions if write else self._read_sessions
+        xid: int | None = None  # set once the body is done: a failure after it is one of the COMMIT
         try:
-            with sessions.begin() as session:
-                yield session
+            with sessions() as session:
+                session.begin()
+                try:
+                    yield session
+                    if write and not self._sqlite:
+                        xid = int(session.scalar(_TXID))
+                    session.commit()
+                except BaseException:
+                    try:
+                        session.rollback()
+                    except sa_exc.SQLAlchemyError:  # a broken connection: nothing to roll back on the server
+                        pass
+                    raise
         except HyperjobError:
             raise
         except sa_exc.SQLAlchemyError as exc:
             if conflict is not None and isinstance(exc, sa_exc.IntegrityError):
                 raise StoreError(conflict) from exc
-            message = f"store {self.url}: could not {what}: {error_reason(exc, self._url.password)}."
+            reason = error_reason(exc, self._url.password)
+            message = f"store {self.url}: could not {what}: {reason}."
             if isinstance(exc, sa_exc.OperationalError):
                 message = f"{message} {error_hint(exc, self._sqlite)}"
-            raise StoreError(message) from exc
+            if not is_unreachable(exc, self._sqlite):
+                raise StoreError(message) from exc
+            if xid is None:
+                raise _Unreachable(message, reason) from exc  # it failed before its COMMIT: it did not happen
+            if self._committed(xid, reason):
+                return  # the COMMIT went through; only its answer was lost
+            raise _Unreachable(message, reason, again_now=True) from exc
+
+    def _committed(self, xid: int, reason: str) -> bool:
+        """Whether the PostgreSQL transaction ``xid``, whose COMMIT got no answer, committed.
+
+        Asks the server (``txid_status``) as soon as it answers, waiting through the outage like any call.
+        'in progress' (its old connection not yet gone on the server's side) is asked again. An unknown id
+        (a server that lost it in a crash, with fsync off) did not commit.
+
+        Raises:
+            StoreUnavailableError: the server did not answer within the retry bound.
+        """
+        while True:
+            try:
+                with self._engine.connect() as conn:
+                    status = conn.execute(_TXID_STATUS, {"xid": xid}).scalar()
+            except sa_exc.SQLAlchemyError as exc:
+                if not is_unreachable(exc, self._sqlite):
+                    return False  # e.g. "transaction ID is in the future": the server lost it
+                self._outage.failed(f"{reason}; the outcome of a commit is being checked")
+                continue
+            if status == "in progress":
+                self._outage.failed(f"{reason}; a commit is still in progress on the server")
+                continue
+            return status == "committed"
+
+    def set_outage_listener(self, listener: Callable[[str], None] | None) -> None:
+        """Who is told of each database outage: one line per failed attempt and one when it is over.
+
+        The listener is called from the thread whose call met the outage, before it sleeps; ``None`` (the
+        default) writes the lines to the ``hyperjob.store`` logger as warnings. The Tuner passes its
+        listener's ``on_warning``, so that ``hyperjob tune`` shows them.
+        """
+        self._outage.listener = listener
 
     def close(self) -> None:
         """Close the pooled connections. The store must not be used afterwards."""
@@ -277,6 +401,7 @@ class SqlStore:
             f"store {self.url}: no tuning job named {name!r}. List the tuning jobs with `hyperjob list`."
         )
 
+    @_retried
     def create_tuning_job(
         self, name: str, spec: Mapping[str, Any], parents: Sequence[str] = (), *, objective: Objective | None = None
     ) -> TuningJobRecord:
@@ -350,6 +475,7 @@ class SqlStore:
             ),
         )
 
+    @_retried
     def get_tuning_job(self, name: str) -> TuningJobRecord:
         """The tuning job named ``name``. Raises StoreError if there is none."""
         with self._transaction(f"read tuning job {name!r}") as session:
@@ -361,6 +487,7 @@ class SqlStore:
             ).all()
             return self._tuning_record(row, parents)
 
+    @_retried
     def list_tuning_jobs(self) -> list[TuningJobRecord]:
         """Every tuning job, oldest first."""
         with self._transaction("list tuning jobs") as session:
@@ -374,6 +501,7 @@ class SqlStore:
                 parents.setdefault(child, []).append(parent)
             return [self._tuning_record(row, parents.get(row.name, ())) for row in rows]
 
+    @_retried
     def set_tuning_job_status(self, name: str, status: TuningJobStatus, reason: str | None = None) -> None:
         """Set the status and its reason (``None`` clears it).
 
@@ -391,6 +519,7 @@ class SqlStore:
             if result.rowcount != 1:
                 raise self._unknown_tuning_job(name)
 
+    @_retried
     def add_consumed_runtime(self, name: str, seconds: float) -> None:
         """Add ``seconds`` (finite, >= 0) of tuner run time to the tuning job, atomically."""
         seconds = float(seconds)
@@ -427,6 +556,7 @@ class SqlStore:
             raise SpecError(f"a lease needs a finite time to live > 0 seconds, got {ttl_s!r}.", "ttl_s")
         return ttl_s
 
+    @_retried
     def acquire_lease(self, name: str, owner: str, ttl_s: float) -> None:
         """Take the tuning job's lease for ``ttl_s`` seconds: only one tuner runs a tuning job.
 
@@ -469,6 +599,7 @@ class SqlStore:
             f"then run the command again."
         )
 
+    @_retried
     def renew_lease(self, name: str, owner: str, ttl_s: float) -> None:
         """Extend ``owner``'s lease to ``ttl_s`` seconds from now (even if it expired, as long as nobody took it).
 
@@ -498,6 +629,7 @@ class SqlStore:
             f"{when}), so this tuner must stop. Renew the lease more often than its time to live ({ttl_s:g} s)."
         )
 
+    @_retried
     def lease_holder(self, name: str) -> str | None:
         """Who holds the tuning job's unexpired lease (``None`` if nobody)."""
         with self._transaction(f"read the lease of tuning job {name!r}") as session:
@@ -506,6 +638,7 @@ class SqlStore:
             return None
         return holder
 
+    @_retried
     def take_over_lease(self, name: str, dead_owner: str, owner: str, ttl_s: float) -> bool:
         """Take the lease from ``dead_owner`` (a tuner known to have died) if it still holds it. Atomic.
 
@@ -522,6 +655,7 @@ class SqlStore:
             )
             return result.rowcount == 1
 
+    @_retried
     def release_lease(self, name: str, owner: str) -> None:
         """Give the lease back if ``owner`` holds it; otherwise do nothing."""
         with self._transaction(f"release the lease of tuning job {name!r}", write=True) as session:
@@ -557,6 +691,7 @@ class SqlStore:
             extra=row.extra or {},
         )
 
+    @_retried
     def add_training_job(
         self, tuning_job: str, config: Configuration, *, extra: Mapping[str, Any] | None = None
     ) -> TrainingJobRecord:
@@ -598,6 +733,7 @@ class SqlStore:
             session.flush()
             return self._training_record(row)
 
+    @_retried
     def get_training_job(self, training_job_id: str) -> TrainingJobRecord:
         """The training job with this id. Raises StoreError if there is none."""
         with self._transaction(f"read training job {training_job_id!r}") as session:
@@ -606,6 +742,7 @@ class SqlStore:
                 raise self._unknown_training_job(training_job_id)
             return self._training_record(row)
 
+    @_retried
     def list_training_jobs(self, tuning_job: str) -> list[TrainingJobRecord]:
         """The tuning job's training jobs in creation order. Raises StoreError if the tuning job is unknown."""
         with self._transaction(f"list the training jobs of {tuning_job!r}") as session:
@@ -616,6 +753,7 @@ class SqlStore:
                 raise self._unknown_tuning_job(tuning_job)
             return [self._training_record(row) for row in rows]
 
+    @_retried
     def set_status(
         self,
         training_job_id: str,
@@ -677,6 +815,7 @@ class SqlStore:
             f"only after reset_for_rerun (which `hyperjob resume` does for interrupted ones)."
         )
 
+    @_retried
     def update_extra(self, training_job_id: str, extra: Mapping[str, Any]) -> None:
         """Merge ``extra`` into the training job's extra data (top-level keys replaced), whatever its status.
 
@@ -699,6 +838,7 @@ class SqlStore:
                 .execution_options(synchronize_session=False)
             )
 
+    @_retried
     def reset_for_rerun(self, training_job_id: str) -> TrainingJobRecord:
         """Make a training job Pending again to run it anew (after a crash or an interrupted stop).
 
@@ -735,6 +875,7 @@ class SqlStore:
             return self._training_record(row)
 
     # ------------------------------------------------------------------------------------------ metrics
+    @_retried
     def append_metrics(self, training_job_id: str, values: Sequence[MetricValue]) -> None:
         """Record metric values of the training job's current attempt, in one transaction (one INSERT).
 
@@ -794,6 +935,7 @@ class SqlStore:
     def _metric(name: str, value: float | None, step: int, stamp: float) -> MetricValue:
         return MetricValue(name=name, value=math.nan if value is None else value, step=step, timestamp=stamp)
 
+    @_retried
     def get_metrics(self, training_job_id: str) -> list[MetricValue]:
         """The metric values of the training job's current attempt, in the order they were recorded."""
         with self._transaction(f"read metrics of training job {training_job_id!r}") as session:
@@ -807,6 +949,7 @@ class SqlStore:
                 raise self._unknown_training_job(training_job_id)
         return [self._metric(*row) for row in rows]
 
+    @_retried
     def get_all_metrics(self, tuning_job: str) -> dict[str, list[MetricValue]]:
         """Every training job's metric values (current attempt), in one query.
 
@@ -835,6 +978,7 @@ class SqlStore:
         return result
 
     # ---------------------------------------------------------------------------------------- decisions
+    @_retried
     def add_decision(
         self, training_job_id: str, attempt: int, decision: Decision, at: float | None = None
     ) -> DecisionRecord:
@@ -897,6 +1041,7 @@ class SqlStore:
         )
         return DecisionRecord(training_job=row.training_job, attempt=int(row.attempt), decision=decision, at=row.at)
 
+    @_retried
     def get_decisions(self, training_job_id: str, *, all_attempts: bool = False) -> list[DecisionRecord]:
         """The decisions kept about a training job, in the order they were made.
 
@@ -916,6 +1061,7 @@ class SqlStore:
                 raise self._unknown_training_job(training_job_id)
             return [self._decision_record(row) for row in rows]
 
+    @_retried
     def list_decisions(self, tuning_job: str, *, all_attempts: bool = False) -> dict[str, list[DecisionRecord]]:
         """Every training job's kept decisions, in one query.
 
