@@ -120,7 +120,8 @@ class Outage:
     database; calls from several threads share it (and its bound). Each failed attempt is reported to the
     listener ("unreachable: retrying for up to 120 s (attempt 3, next in 4 s)"), and so is the end
     ("reachable again after 17 s"). Once the bound has passed, a failing call raises at once until the
-    database is reached again (a tuner on its way out does not wait a second time).
+    database is reached again (a tuner on its way out does not wait a second time), and so does one after a
+    wait was interrupted (a KeyboardInterrupt).
 
     Args:
         bound_s: how long to keep retrying, from the first failure (0: never retry).
@@ -146,6 +147,7 @@ class Outage:
         self._lock = threading.Lock()
         self._since: float | None = None  # when the current outage began (clock), None when there is none
         self._attempts = 0
+        self._interrupted = False  # a wait was interrupted (Ctrl-C): no more waits in this outage
 
     def _tell(self, message: str) -> None:
         listener = self.listener
@@ -173,13 +175,18 @@ class Outage:
             if self._since is None:
                 self._since = now
                 self._attempts = 0
+                self._interrupted = False
             self._attempts += 1
-            attempt, elapsed = self._attempts, now - self._since
+            attempt, elapsed, interrupted = self._attempts, now - self._since, self._interrupted
             left = self.bound_s - elapsed
             wait = min(self.delay(attempt), left)
-        if left <= 0 or self.bound_s <= 0:
-            bound = f"for {_seconds(elapsed)}, past the retry bound of {self.bound_s:g} s" if self.bound_s > 0 else (
-                f"and retries are off ({RETRY_ENV}=0)")
+        if left <= 0 or self.bound_s <= 0 or interrupted:
+            if interrupted:
+                bound = f"for {_seconds(elapsed)}, and its retries were interrupted"
+            elif self.bound_s > 0:
+                bound = f"for {_seconds(elapsed)}, past the retry bound of {self.bound_s:g} s"
+            else:
+                bound = f"and retries are off ({RETRY_ENV}=0)"
             raise StoreUnavailableError(
                 f"store {self.url} is unreachable ({reason}) {bound}, after {attempt} attempts. Every change the "
                 f"store confirmed is kept. Start the database again (or check the network), then run the "
@@ -189,7 +196,12 @@ class Outage:
             f"store {self.url} unreachable ({reason}): retrying for up to {self.bound_s:g} s "
             f"(attempt {attempt}, next in {_seconds(wait)})"
         )
-        self._sleep(wait)
+        try:
+            self._sleep(wait)
+        except BaseException:  # Ctrl-C while waiting: whoever cleans up on the way out must not wait again
+            with self._lock:
+                self._interrupted = True
+            raise
 
     def reached(self) -> None:
         """After a call that reached the database: end the outage, if there was one, and say so."""

@@ -209,3 +209,22 @@ def test_a_listener_that_raises_does_not_break_the_retry(caplog) -> None:
     o.listener = broken
     o.failed("connection refused")  # no exception: it sleeps and the call is tried again
     assert len(t.sleeps) == 1 and "unreachable" in caplog.text
+
+
+def test_after_a_wait_is_interrupted_the_same_outage_fails_at_once() -> None:
+    t = FakeTime()
+    o, told = outage(120, t)
+
+    def interrupted(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    o._sleep = interrupted
+    with pytest.raises(KeyboardInterrupt):
+        o.failed("connection refused")
+    o._sleep = t.sleep
+    with pytest.raises(StoreUnavailableError, match="its retries were interrupted"):  # the clean-up on the way out
+        o.failed("connection refused")
+    assert t.sleeps == []
+    o.reached()
+    o.failed("connection refused")  # a new outage waits again
+    assert len(t.sleeps) == 1
