@@ -110,7 +110,10 @@ def test_a_write_whose_commit_answer_is_lost_is_applied_exactly_once(
         assert len(calls) == (1 if sent else 2)
         assert record.id == "once-000"
         assert [r.id for r in store.list_training_jobs("once")] == ["once-000"]
-        assert told == []  # the server answered all along: no outage to tell of
+        if sent:  # the server answered the question at once: no outage to tell of
+            assert told == []
+        else:  # the lost connection is told, and the end of it
+            assert len(told) == 2 and "unreachable (" in told[0] and "reachable again after" in told[1], told
 
         calls = _lose_the_commit(store, monkeypatch, sent=sent)
         store.set_status("once-000", TrainingJobStatus.COMPLETED, final_objective=0.5)

@@ -135,10 +135,9 @@ class _Unreachable(StoreError):
     it is the StoreError it is, with the usual message.
     """
 
-    def __init__(self, message: str, reason: str, *, again_now: bool = False) -> None:
+    def __init__(self, message: str, reason: str) -> None:
         super().__init__(message)
         self.reason = reason
-        self.again_now = again_now  # the server answers again and said the COMMIT did not happen: no wait
 
 
 _M = TypeVar("_M", bound=Callable[..., Any])
@@ -157,8 +156,7 @@ def _retried(method: _M) -> _M:
             try:
                 result = method(self, *args, **kwargs)
             except _Unreachable as exc:
-                if not exc.again_now:
-                    self._outage.failed(exc.reason)  # sleeps, or raises StoreUnavailableError past the bound
+                self._outage.failed(exc.reason)  # sleeps, or raises StoreUnavailableError past the bound
                 continue
             except StoreUnavailableError:  # past the bound while checking a commit: the outage goes on
                 raise
@@ -343,11 +341,9 @@ class SqlStore:
                 message = f"{message} {error_hint(exc, self._sqlite)}"
             if not is_unreachable(exc, self._sqlite):
                 raise StoreError(message) from exc
-            if xid is None:
-                raise _Unreachable(message, reason) from exc  # it failed before its COMMIT: it did not happen
-            if self._committed(xid, reason):
+            if xid is not None and self._committed(xid, reason):
                 return  # the COMMIT went through; only its answer was lost
-            raise _Unreachable(message, reason, again_now=True) from exc
+            raise _Unreachable(message, reason) from exc  # it did not happen: the caller may run it again
 
     def _committed(self, xid: int, reason: str) -> bool:
         """Whether the PostgreSQL transaction ``xid``, whose COMMIT got no answer, committed.
