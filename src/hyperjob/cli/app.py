@@ -35,7 +35,7 @@ from hyperjob.cli.graph import graph_app  # noqa: E402  (hyperjob graph ...)
 app.add_typer(graph_app, name="graph")
 out = Console()
 err = Console(stderr=True)
-_state = {"debug": False}
+_state: dict[str, Any] = {"debug": False, "store_retry": None}
 
 DEFAULT_STORE = os.path.join("hyperjob-runs", "hyperjob.db")
 STORE_HELP = "Store URL or SQLite file (env HYPERJOB_STORE; default hyperjob-runs/hyperjob.db)."
@@ -76,8 +76,12 @@ def boundary(fn: F) -> F:
 @app.callback()
 def _main(
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks of errors."),
+    store_retry: Optional[float] = typer.Option(
+        None, "--store-retry", metavar="SECONDS", help="How long to ride out a database outage before stopping "
+        "(resumable, exit code 75); env HYPERJOB_STORE_RETRY_S, default 120, 0: no retry."),
 ) -> None:
     _state["debug"] = debug
+    _state["store_retry"] = store_retry
 
 
 def _store_url(store: Optional[str]) -> str:
@@ -87,7 +91,7 @@ def _store_url(store: Optional[str]) -> str:
 def _open(store: Optional[str]):
     from hyperjob.store import open_store
 
-    return open_store(_store_url(store))
+    return open_store(_store_url(store), retry_s=_state["store_retry"])
 
 
 # ---------------------------------------------------------------------------------------------------- tune
@@ -138,7 +142,7 @@ def _run(plan: Any, store_url: str, *, resume: bool, quiet: bool) -> None:
     from hyperjob.store import open_store
     from hyperjob.tuner.loop import Tuner, TunerListener
 
-    db = open_store(store_url)
+    db = open_store(store_url, retry_s=_state["store_retry"])
     listener = TunerListener() if quiet else ProgressListener(plan, console=err)
     tuner = Tuner(plan, db, listener=listener)
     presses = {"n": 0}

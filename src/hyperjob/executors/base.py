@@ -119,3 +119,9 @@ class Executor(Protocol):
     def shutdown(self) -> None:
         """Stop every running job and release resources; returns when all are gone."""
         ...
+
+    def detach(self) -> None:
+        """Let go of the running jobs without ending those that :meth:`recover` can find again, and release
+        resources; returns at once. Called instead of ``shutdown`` when the tuner cannot go on but a later
+        one will (its store stayed unreachable): an executor whose jobs cannot be found again stops them."""
+        ...

@@ -229,6 +229,10 @@ class CallableExecutor:
         for job in jobs:
             job.done.wait(max(0.0, deadline - time.monotonic()))
 
+    def detach(self) -> None:
+        """As :meth:`shutdown`: a function's thread ends with its process, so no later tuner finds it again."""
+        self.shutdown()
+
     @property
     def running(self) -> list[str]:
         """Ids of the training jobs whose function is running (not the queued ones)."""

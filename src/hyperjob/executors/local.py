@@ -239,6 +239,23 @@ class LocalExecutor:
                 delay = min(delay * 2, 0.05)
         self._close_supervisor()
 
+    def detach(self) -> None:
+        """Let go of every job without stopping it: the supervisor, told nothing more, watches the running ones to
+        their end and records them (as when the tuner dies), so that a later tuner's :meth:`recover` adopts or
+        reattaches them; queued ones never start. Returns at once."""
+        self._queued.clear()
+        for job in self._running.values():
+            self._close_files(job)
+        self._running.clear()
+        self._events.clear()
+        sup, self._supervisor = self._supervisor, None
+        for pipe in (sup.stdin, sup.stdout) if sup is not None else ():
+            try:
+                if pipe is not None:
+                    pipe.close()  # stdin closed: the supervisor starts nothing more and exits after its jobs
+            except OSError:
+                pass
+
     def wait_for_events(self, timeout_s: float) -> None:
         """Sleep up to ``timeout_s``; wakes at once when the supervisor reports (a start or an end)."""
         self._wait_supervisor(timeout_s)

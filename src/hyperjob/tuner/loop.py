@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from hyperjob.errors import HyperjobError, LeaseError, TuningJobError
+from hyperjob.errors import HyperjobError, LeaseError, StoreUnavailableError, TuningJobError
 from hyperjob._process import holder_is_dead, owner_token
 from hyperjob.executors.base import Ended, Executor, LaunchRequest, MetricsReported, Recovery, Started
 from hyperjob.records import (
@@ -140,6 +140,7 @@ class Tuner:
         self.store = store
         self.executor = executor or _default_executor(plan)
         self.listener = listener or TunerListener()
+        self.store.set_outage_listener(self.listener.on_warning)  # "store unreachable: retrying ..." is shown
         self.poll_interval_s = poll_interval_s
         self.lease_ttl_s = lease_ttl_s
         self.owner = owner_token(uuid.uuid4().hex[:8])
@@ -217,6 +218,12 @@ class Tuner:
                 self._warn(w)
             self.listener.on_start(self)
             outcome = self._loop()
+        except StoreUnavailableError as exc:  # past the store's retry bound: leave the training jobs running
+            self.executor.detach()  # they run to their end under their supervisor; resume adopts them
+            raise StoreUnavailableError(
+                f"{exc} Tuning job {plan.name!r} stopped here, its running training jobs go on: continue it with "
+                f"`hyperjob resume {plan.name}` (same --store) once the database is back."
+            ) from exc
         except BaseException:
             try:
                 self.executor.shutdown()
