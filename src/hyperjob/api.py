@@ -72,7 +72,7 @@ def tune(
     max_parallel_jobs: int = 1,
     strategy: str = "bayesian",
     strategy_settings: Mapping[str, Any] | None = None,
-    early_stopping: str = "off",
+    early_stopping: str | Mapping[str, Any] = "off",
     static: Mapping[str, Any] | None = None,
     metric_definitions: Mapping[str, str] | Sequence[tuple[str, str]] | None = None,
     seed: int | None = None,
@@ -115,9 +115,12 @@ def tune(
         strategy: ``bayesian`` (default), ``random``, ``grid`` or ``hyperband``.
         strategy_settings: the strategy's settings, e.g. for hyperband ``{"min_resource": 1, "max_resource":
             27, "reduction_factor": 3, "model": "bayesian"}`` (``docs/early-stopping.md``).
-        early_stopping: ``off`` (default) or ``auto``: stop a training job whose objective at a step is worse
-            than the median of earlier training jobs' running averages at that step (``train`` must report
-            the objective every epoch with ``hyperjob.report(step=epoch, ...)``). Not with ``hyperband``.
+        early_stopping: ``off`` (default) or ``auto``: SageMaker's median rule, exactly: stop a training job
+            whose objective at a step is worse than the median of earlier training jobs' running averages at
+            that step, judged from its first value (``train`` must report the objective every epoch with
+            ``hyperjob.report(step=epoch, ...)``). A warm-up is a dict of the rule's settings, as in a job.yaml:
+            ``{"rule": "median", "min_jobs": 3, "grace_values": 1}`` (``docs/early-stopping.md``). Not with
+            ``hyperband``.
         static: more static hyperparameters. Static values are recorded as JSON (strings, numbers, booleans,
             lists, dicts); give a function anything else through a closure or ``functools.partial``.
         metric_definitions: for a command, ``{metric name: regex}`` read from its log lines.

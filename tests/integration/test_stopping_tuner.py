@@ -64,7 +64,7 @@ def test_early_stopping_auto_stops_real_processes_and_says_why(tmp_path):
         assert stopped, "the median rule stopped no training job: its bad configurations should lose"
         for r in stopped:
             (decision,) = [d for d in _kept(store, r.id) if d["action"] == "stop"]
-            assert decision["rule"] == "median" and decision["compared"] >= 3
+            assert decision["rule"] == "median" and decision["compared"] >= 1  # SageMaker's rule: no warm-up
             # the value decided on is the program's own value at that step, and it is worse than the median
             # (steps.py prints 0-based steps: the decision's step is the resource, the epochs done: step + 1)
             assert decision["value"] == pytest.approx(_loss(r.config, decision["step"] - 1, 0.1), abs=1e-5)

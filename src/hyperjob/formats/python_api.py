@@ -130,7 +130,7 @@ def tune_spec(
     max_parallel_jobs: int = 1,
     strategy: str = "bayesian",
     strategy_settings: Mapping[str, Any] | None = None,
-    early_stopping: str = "off",
+    early_stopping: str | Mapping[str, Any] = "off",
     static: Mapping[str, Any] | None = None,
     metric_definitions: Mapping[str, str] | Sequence[tuple[str, str]] | None = None,
     seed: int | None = None,

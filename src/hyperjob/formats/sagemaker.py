@@ -195,7 +195,8 @@ class _Reader:
             "objective": objective,
             "metric_definitions": metric_definitions,
             "strategy": strategy,
-            "early_stopping": config.get("TrainingJobEarlyStoppingType", "Off").lower(),
+            # 'Auto' is SageMaker's median rule exactly: the spec's 'auto' (no warm-up)
+            "early_stopping": {"Off": "off", "Auto": "auto"}[config.get("TrainingJobEarlyStoppingType", "Off")],
             "limits": limits,
             "completion": self._completion(config),
             "random_seed": config.get("RandomSeed"),

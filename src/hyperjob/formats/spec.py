@@ -51,6 +51,7 @@ from hyperjob.formats._base import (
 from hyperjob.formats._range_spec import RangeSpec, build_ranges
 from hyperjob.records import Direction, MetricDefinition, Objective, Program
 from hyperjob.space import SearchSpace
+from hyperjob.stopping.base import MedianRule
 
 __all__ = [
     "CHANNEL_NAME",
@@ -59,6 +60,7 @@ __all__ = [
     "NAME_PATTERN",
     "NUMBER_REGEX",
     "CompletionSpec",
+    "EarlyStoppingSpec",
     "LimitsSpec",
     "MetricDefinitionSpec",
     "ObjectiveSpec",
@@ -68,6 +70,7 @@ __all__ = [
     "TuningJobSpec",
     "WarmStartSpec",
     "build_ranges",
+    "read_early_stopping",
     "space_from_parts",
     "spec_warnings",
 ]
@@ -369,6 +372,74 @@ class CompletionSpec(StrictModel):
         return {"disabled": "off", "enabled": "auto"}.get(value, value) if isinstance(value, str) else value
 
 
+class EarlyStoppingSpec(StrictModel):
+    """Early stopping with explicit settings: ``early_stopping: {rule: median, min_jobs: 3, grace_values: 1}``.
+
+    ``auto`` and a mapping with SageMaker's values (``{rule: median}`` alone) are SageMaker's rule exactly and
+    are kept as ``auto``; any other values are a warm-up (``docs/early-stopping.md``).
+
+    Attributes:
+        rule: ``median``, SageMaker's median rule (the only one).
+        min_jobs: the rule acts at a step only when at least this many earlier training jobs reached it (>= 1,
+            default 1: SageMaker's rule).
+        grace_values: the rule does not judge a training job's first ``grace_values`` values (>= 0, default 0:
+            SageMaker's rule judges from the first).
+    """
+
+    rule: Literal["median"] = "median"
+    min_jobs: int = Field(default=MedianRule.min_jobs, ge=1)
+    grace_values: int = Field(default=MedianRule.grace_values, ge=0)
+
+    def build(self) -> MedianRule:
+        """The settings as the stopper takes them."""
+        return MedianRule(min_jobs=self.min_jobs, grace_values=self.grace_values)
+
+
+EarlyStopping = Literal["off", "auto"] | EarlyStoppingSpec
+
+
+def _early_stopping_value(value: Any) -> Any:
+    """The one reading of ``early_stopping``: ``off``, ``auto`` (SageMaker's rule exactly, also for a mapping
+    with SageMaker's values), or an :class:`EarlyStoppingSpec` with a warm-up.
+
+    Raises:
+        SpecError: not ``off``/``auto``/a mapping, or a bad mapping (at ``<key>``, relative to the field).
+    """
+    if isinstance(value, EarlyStoppingSpec):
+        return "auto" if value.build().exact else value
+    if isinstance(value, Mapping):
+        settings = EarlyStoppingSpec.model_validate(dict(value))
+        return "auto" if settings.build().exact else settings
+    word = off_auto(value)
+    if word in ("off", "auto"):
+        return word
+    raise SpecError(
+        f"must be 'off' or 'auto' (SageMaker's median rule), or a mapping of the median rule's settings such as "
+        f"{{rule: median, min_jobs: 3, grace_values: 1}}, got {value!r}. Use one of them."
+    )
+
+
+def read_early_stopping(value: Any) -> MedianRule | None:
+    """``early_stopping`` as the stopper takes it, read exactly as a spec reads the field (for ``AskTell``).
+
+    Returns:
+        ``None`` for ``off``, else the median rule's settings (``MedianRule()`` for ``auto``).
+
+    Raises:
+        SpecError: at ``early_stopping`` (or ``early_stopping.<key>``), with the spec's message.
+    """
+    try:
+        return _resolve_early_stopping(_early_stopping_value(value))
+    except SpecError as exc:
+        raise exc.at("early_stopping") from None
+
+
+def _resolve_early_stopping(value: "str | EarlyStoppingSpec") -> MedianRule | None:
+    if isinstance(value, EarlyStoppingSpec):
+        return value.build()
+    return MedianRule() if value == "auto" else None
+
+
 class WarmStartSpec(StrictModel):
     """Warm start from earlier tuning jobs (parsed now; the rules are checked against the store later).
 
@@ -426,7 +497,7 @@ class TuningJobSpec(StrictModel):
     objective: ObjectiveSpec
     metric_definitions: list[MetricDefinitionSpec] = Field(default_factory=list)
     strategy: StrategySpec = Field(default_factory=StrategySpec)
-    early_stopping: OffAuto = "off"
+    early_stopping: EarlyStopping = "off"
     limits: LimitsSpec = Field(default_factory=LimitsSpec)
     completion: CompletionSpec = Field(default_factory=CompletionSpec)
     random_seed: int | None = Field(default=None, ge=0)
@@ -529,7 +600,7 @@ class TuningJobSpec(StrictModel):
     @field_validator("early_stopping", mode="before")
     @classmethod
     def _early_stopping(cls, value: Any) -> Any:
-        return off_auto(value)
+        return _early_stopping_value(value)
 
     @field_validator("store")
     @classmethod
@@ -577,7 +648,7 @@ class TuningJobSpec(StrictModel):
         a strategy derives from the space (grid: the number of combinations)."""
         from hyperjob.strategies.registry import StrategyInputs, strategy_entry
 
-        inputs = StrategyInputs(space, self.strategy.settings, self.limits.max_jobs, self.early_stopping)
+        inputs = StrategyInputs(space, self.strategy.settings, self.limits.max_jobs, self.build_early_stopping())
         try:
             max_jobs = strategy_entry(self.strategy.name).check(inputs)
         except SpecError as exc:  # the space names a range hyperparameters.<name>; the spec hyperparameter_ranges
@@ -623,6 +694,10 @@ class TuningJobSpec(StrictModel):
         """The objective record (metric name and direction)."""
         direction = Direction.MAXIMIZE if self.objective.type == "maximize" else Direction.MINIMIZE
         return Objective(self.objective.metric, direction)
+
+    def build_early_stopping(self) -> MedianRule | None:
+        """The median rule's settings (``MedianRule()``, SageMaker's rule, for ``auto``), or ``None`` for ``off``."""
+        return _resolve_early_stopping(self.early_stopping)
 
     def build_metric_definitions(self) -> list[MetricDefinition]:
         """The metric definitions, as the executor takes them."""

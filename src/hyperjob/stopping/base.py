@@ -1,7 +1,7 @@
 """The early-stopping interface: the Tuner asks, after each objective value, whether a training job goes on.
 
 Two rules implement it: :class:`~hyperjob.stopping.median.MedianStopper` (early stopping ``auto``, SageMaker's
-median rule) and :class:`~hyperjob.stopping.rungs.RungStopper` (the rungs of the ``hyperband`` strategy,
+median rule, with the settings of a :class:`MedianRule`) and :class:`~hyperjob.stopping.rungs.RungStopper` (the rungs of the ``hyperband`` strategy,
 asynchronous successive halving). A stopper decides; it never stops anything itself: the Tuner writes the
 decision to the store first, then asks the executor to stop the training job.
 """
@@ -70,6 +70,36 @@ class Decision:
         return cls(**known)
 
 
+@dataclass(frozen=True)
+class MedianRule:
+    """The settings of early stopping's median rule (``hyperjob.stopping.median``), as the spec resolves them.
+
+    The defaults are SageMaker's rule exactly (``early_stopping: auto``): judged from a training job's first
+    value, as soon as one earlier training job reached the step. Anything else is a warm-up asked for in the
+    spec (``early_stopping: {rule: median, min_jobs: 3, grace_values: 1}``), which validates the values.
+
+    Attributes:
+        min_jobs: the rule acts at a step only when at least this many earlier training jobs reached it (>= 1;
+            with none there is no median, and the job goes on).
+        grace_values: the rule does not act on a training job's first ``grace_values`` values (>= 0).
+    """
+
+    min_jobs: int = 1
+    grace_values: int = 0
+
+    @property
+    def exact(self) -> bool:
+        """SageMaker's rule with no warm-up (what ``early_stopping: auto`` means)."""
+        return self == MedianRule()
+
+    @property
+    def name(self) -> str:
+        """How messages name it: ``early stopping 'auto'``, or the rule with its warm-up."""
+        if self.exact:
+            return "early stopping 'auto'"
+        return f"early stopping (median rule, min_jobs={self.min_jobs}, grace_values={self.grace_values})"
+
+
 @runtime_checkable
 class EarlyStopper(Protocol):
     """Decides, value by value, whether training jobs go on.
@@ -101,4 +131,4 @@ class EarlyStopper(Protocol):
         ...
 
 
-__all__ = ["Action", "Decision", "EarlyStopper"]
+__all__ = ["Action", "Decision", "EarlyStopper", "MedianRule"]

@@ -1,32 +1,50 @@
-"""Early stopping ``auto``: SageMaker's median rule.
+"""Early stopping ``auto``: SageMaker's median rule, exactly.
 
-After each step (epoch) a training job reports its objective. For every *earlier* training job that reached
-that step, take the running average of its objective up to that step; take the median of those averages; stop
-the job if its current value is worse than that median (in the objective's direction).
+SageMaker's "Stop Training Jobs Early" page (How Early Stopping Works) evaluates each training job so:
 
-The details SageMaker leaves open, decided here (``docs/early-stopping.md``):
+    - After each epoch of training, get the value of the objective metric.
+    - Compute the running average of the objective metric for all previous training jobs up to the same
+      epoch, and then compute the median of all of the running averages.
+    - If the value of the objective metric for the current training job is worse (higher when minimizing or
+      lower when maximizing the objective metric) than the median value of running averages of the objective
+      metric for previous training jobs up to the same epoch, SageMaker stops the current training job.
 
-- **Earlier** means created before this one (a lower index), whatever its state now: running, completed,
-  stopped or failed. A training job that reported values up to step ``t`` "reached" every step up to ``t``.
-  Stopped and failed training jobs count with the values they reported; they reached the steps they reached.
-- **Running average up to step t**: the mean of the job's values at steps ``<= t`` (a job that reports every
-  other epoch averages what it reported).
-- **Not before enough data**: the rule acts only when at least ``min_jobs`` (default 3) earlier training jobs
-  reached the step, so the first training jobs always run to the end.
-- **Not at the first steps**: the rule does not act on a training job's first ``grace_values`` (default 1)
-  reported values: the first epoch says little about where a curve ends.
-- **Worse** is strictly worse: a value equal to the median goes on.
+The points that text leaves open are decided here, in :meth:`MedianStopper.decide` and nowhere else
+(``docs/early-stopping.md`` has the table):
+
+- **Previous** training jobs are those created before this one (a lower index), in any state: running,
+  completed, stopped or failed. With parallel training jobs an earlier one that is still running counts with
+  the values it has reported when the decision is made; a later one never counts, even if it is further on.
+- An earlier job **reached** step ``t`` when it reported a value at ``t`` or later; its **running average up to
+  step t** is the mean of its values at steps ``<= t``. Stopped and failed jobs count with what they reported.
+- **No earlier job reached the step**: there is no median; the job goes on (no decision).
+- **Worse** is strictly worse: a value equal to the median goes on. The median of an even number of running
+  averages is the mean of the middle two.
+- The rule judges from the first value: ``early_stopping: auto`` has no warm-up. A warm-up is a setting that
+  must be asked for (:class:`~hyperjob.stopping.base.MedianRule`: ``min_jobs`` earlier jobs at the step,
+  ``grace_values`` first values not judged).
 
 Example:
     >>> from hyperjob.records import Direction, Objective
     >>> stopper = MedianStopper(Objective("accuracy", Direction.MAXIMIZE))
-    >>> for index, curve in enumerate([[0.5, 0.7], [0.6, 0.8], [0.4, 0.6]]):
-    ...     for step, value in enumerate(curve, start=1):
-    ...         stopper.record(f"job-{index}", index, step, value)
-    >>> stopper.decide("job-3", 3, 1, 0.1) is None      # its first value: the rule waits
+    >>> stopper.decide("job-0", 0, 1, 0.5) is None           # no earlier training job: no median, it goes on
     True
-    >>> stopper.decide("job-3", 3, 2, 0.55).action.value   # running averages 0.6, 0.7, 0.5: median 0.6
+    >>> stopper.decide("job-1", 1, 1, 0.4).action.value      # judged from its first value: 0.4 < 0.5
     'stop'
+    >>> for step, value in enumerate([0.6, 0.8], start=1):
+    ...     stopper.record("job-2", 2, step, value)
+    >>> stopper.decide("job-0", 0, 2, 0.7) is None           # job-2 is later than job-0: it never counts
+    True
+    >>> stopper.decide("job-3", 3, 1, 0.5).action.value      # running averages 0.5, 0.4, 0.6: median 0.5, a tie
+    'continue'
+    >>> stopper.decide("job-3", 3, 2, 0.61).action.value     # at step 2: 0.6 (job-0), 0.7 (job-2): median 0.65
+    'stop'
+    >>> warm = MedianStopper(Objective("accuracy", Direction.MAXIMIZE), MedianRule(min_jobs=3, grace_values=1))
+    >>> warm.record("job-0", 0, 1, 0.5)
+    >>> warm.decide("job-1", 1, 1, 0.1) is None              # a warm-up asked for: its first value is not judged
+    True
+    >>> warm.decide("job-1", 1, 2, 0.1) is None              # ... nor a step fewer than 3 earlier jobs reached
+    True
 """
 
 from __future__ import annotations
@@ -36,13 +54,8 @@ import math
 
 import numpy as np
 
-from hyperjob.errors import SpecError
 from hyperjob.records import Objective
-from hyperjob.stopping.base import Action, Decision
-
-#: Defaults of the rule (see the module docstring).
-DEFAULT_MIN_JOBS = 3
-DEFAULT_GRACE_VALUES = 1
+from hyperjob.stopping.base import Action, Decision, MedianRule
 
 
 class _Curve:
@@ -84,26 +97,19 @@ class _Curve:
 
 
 class MedianStopper:
-    """SageMaker's median rule (module docstring).
+    """SageMaker's median rule (module docstring), with an optional warm-up.
 
     Args:
         objective: the objective (its direction decides what "worse" means).
-        min_jobs: the rule acts only when at least this many earlier training jobs reached the step (>= 1).
-        grace_values: the rule does not act on a training job's first ``grace_values`` values (>= 0).
+        rule: the rule's settings, already validated (the spec's ``early_stopping``); ``None``: SageMaker's rule
+            exactly (``MedianRule()``: one earlier training job at the step suffices, the first value is judged).
     """
 
-    #: how messages name the rule
-    name = "early stopping 'auto'"
-
-    def __init__(
-        self, objective: Objective, *, min_jobs: int = DEFAULT_MIN_JOBS, grace_values: int = DEFAULT_GRACE_VALUES
-    ) -> None:
-        for name, v, low in (("min_jobs", min_jobs, 1), ("grace_values", grace_values, 0)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < low:
-                raise SpecError(f"{name} must be an integer >= {low}, got {v!r}.", path=f"early_stopping.{name}")
+    def __init__(self, objective: Objective, rule: MedianRule | None = None) -> None:
         self.objective = objective
-        self.min_jobs = min_jobs
-        self.grace_values = grace_values
+        self.rule = MedianRule() if rule is None else rule
+        #: how messages name the rule (``early stopping 'auto'``, or the rule with its warm-up)
+        self.name = self.rule.name
         self._curves: dict[str, _Curve] = {}
 
     def record(self, training_job_id: str, index: int, step: int, value: float) -> None:
@@ -123,12 +129,25 @@ class MedianStopper:
         self._curves.pop(training_job_id, None)
 
     def decide(self, training_job_id: str, index: int, step: int, value: float) -> Decision | None:
-        """Record the value and apply the rule; ``None`` while the rule does not act (too early, too few jobs)."""
+        """Record the value and apply the rule.
+
+        Args:
+            training_job_id: the training job.
+            index: its creation order (0 for the first training job): lower indexes are the "previous" jobs.
+            step: the step (resource, epochs done) of the value.
+            value: the objective's value at that step.
+
+        Returns:
+            ``STOP`` when the value is strictly worse than the median of the earlier training jobs' running
+            averages at ``step``, else ``CONTINUE``; ``None`` when the rule does not act: no earlier job reached
+            the step (no median), a NaN value, or a warm-up asked for in :class:`MedianRule` (too few earlier
+            jobs, one of the job's first ``grace_values`` values).
+        """
         self.record(training_job_id, index, step, value)
         if math.isnan(value):
             return None
         curve = self._curves[training_job_id]
-        if len(curve.steps) <= self.grace_values:
+        if len(curve.steps) <= self.rule.grace_values:
             return None
         averages = [
             avg
@@ -136,18 +155,19 @@ class MedianStopper:
             if other.index < index and other_id != training_job_id
             and (avg := other.running_average(step)) is not None
         ]
-        if len(averages) < self.min_jobs:
+        if not averages or len(averages) < self.rule.min_jobs:  # no earlier job reached the step: no median
             return None
         median = float(np.median(averages))
-        worse = self.objective.is_better(median, value)
+        worse = self.objective.is_better(median, value)  # strictly: a value equal to the median goes on
+        what = "early stopping (auto)" if self.rule.exact else self.name
         if worse:
             reason = (
-                f"early stopping (auto): at step {step} the objective {value:.6g} was worse than {median:.6g}, "
+                f"{what}: at step {step} the objective {value:.6g} was worse than {median:.6g}, "
                 f"the median of the running averages of {len(averages)} earlier training jobs at that step"
             )
         else:
             reason = (
-                f"early stopping (auto): at step {step} the objective {value:.6g} was not worse than the median "
+                f"{what}: at step {step} the objective {value:.6g} was not worse than the median "
                 f"{median:.6g} of {len(averages)} earlier training jobs"
             )
         return Decision(
@@ -156,4 +176,4 @@ class MedianStopper:
         )
 
 
-__all__ = ["DEFAULT_GRACE_VALUES", "DEFAULT_MIN_JOBS", "MedianStopper"]
+__all__ = ["MedianRule", "MedianStopper"]

@@ -21,9 +21,10 @@ the tuned tiers.
 ``tell`` also takes a dict of metrics (the objective's metric is picked out), intermediate values
 (``step=``) and failures (``failed="reason"``); a configuration that was never asked is accepted as extra data.
 
-**Stopping early.** With the ``hyperband`` strategy (its rungs) or ``early_stopping="auto"`` (the median rule,
-:class:`~hyperjob.stopping.median.MedianStopper`), ``tell(s, value, step=k)`` returns a :class:`TellResult`
-from the same stopper the Tuner uses: stop training ``s`` when ``.stop`` is true (``.reason`` says why). A
+**Stopping early.** With the ``hyperband`` strategy (its rungs) or ``early_stopping="auto"`` (SageMaker's median
+rule, :class:`~hyperjob.stopping.median.MedianStopper`; a warm-up is asked for as in a spec,
+``early_stopping={"rule": "median", "min_jobs": 3, "grace_values": 1}``), ``tell(s, value, step=k)`` returns a
+:class:`TellResult` from the same stopper the Tuner uses (``registry.create_stopper``): stop training ``s`` when ``.stop`` is true (``.reason`` says why). A
 stopped suggestion is finished: it is no longer pending, and its last value counts as a result at a lower
 resource, as a stopped training job's does (a stop at hyperband's ``max_resource`` is a final value). The step
 is the resource (epochs done); as in the Tuner, a suggestion whose first step is 0 counts from 0 and its values
@@ -36,8 +37,7 @@ are at step + 1. Without a stopper, ``tell`` returns ``None``::
     ...         _ = at.tell(s, 1.0, step=epoch)
     ...     at.tell(s, 1.0)
     >>> late = at.ask()
-    >>> _ = at.tell(late, 5.0, step=1)   # its first value: the median rule waits
-    >>> verdict = at.tell(late, 5.0, step=2)
+    >>> verdict = at.tell(late, 5.0, step=1)   # judged from its first value: worse than the median 1.0
     >>> verdict.stop, late in at.pending
     (True, False)
 """
@@ -51,9 +51,9 @@ from typing import Any, Mapping, Union
 from hyperjob.errors import SpecError, StrategyError
 from hyperjob.records import Configuration, Direction, Failed, Final, Intermediate, Objective, Pending
 from hyperjob.space import SearchSpace
-from hyperjob.stopping.base import Decision, EarlyStopper
+from hyperjob.stopping.base import Decision, EarlyStopper, MedianRule
 from hyperjob.strategies.base import Strategy
-from hyperjob.strategies.registry import create_strategy, strategy_entry
+from hyperjob.strategies.registry import create_stopper, create_strategy, strategy_entry
 
 
 @dataclass(frozen=True)
@@ -123,8 +123,9 @@ class AskTell:
             ``'grid'`` or ``'hyperband'`` (whose rungs then decide on intermediate values); SageMaker's
             spellings work too.
         seed: a non-negative integer for reproducible suggestions.
-        early_stopping: ``'off'`` (default) or ``'auto'``: the median rule decides on intermediate values
-            (not with ``hyperband``, which stops with its rungs).
+        early_stopping: ``'off'`` (default), ``'auto'`` (SageMaker's median rule decides on intermediate
+            values, from the first one) or a dict of the rule's settings, as in a spec: ``{"rule": "median",
+            "min_jobs": 3, "grace_values": 1}`` (a warm-up). Not with ``hyperband``, which stops with its rungs.
         max_jobs: the training runs you mean to make; needed (and only used) when ranges have a tier: fewer
             than 10 tunes tier 1, 10 to 50 tiers 1 and 2, more all three; the others keep their default.
         **settings: the strategy's own settings (e.g. hyperband's ``min_resource``, ``max_resource``).
@@ -141,7 +142,7 @@ class AskTell:
         strategy: str = "bayesian",
         seed: int | None = None,
         *,
-        early_stopping: str = "off",
+        early_stopping: str | Mapping[str, Any] = "off",
         max_jobs: int | None = None,
         **settings: Any,
     ) -> None:
@@ -152,15 +153,8 @@ class AskTell:
         early = _early_stopping(early_stopping)
         strategy_entry(strategy).check_early_stopping(early)  # the strategy's own rule, as the spec applies it
         self.strategy: Strategy = create_strategy(strategy, self.space, self.objective, seed=seed, **settings)
-        #: what decides on intermediate values (as in the Tuner), or ``None``
-        self.stopper: EarlyStopper | None = None
-        own = self.strategy.stopper()  # the Tuner asks the strategy the same way
-        if own is not None:
-            self.stopper = own
-        elif early == "auto":
-            from hyperjob.stopping.median import MedianStopper
-
-            self.stopper = MedianStopper(self.objective)
+        #: what decides on intermediate values (built as the Tuner builds it), or ``None``
+        self.stopper: EarlyStopper | None = create_stopper(self.strategy, early, self.objective)
         self._entries: list[_Entry] = []
 
     # -- ask ------------------------------------------------------------------------------------------------
@@ -375,14 +369,11 @@ class AskTell:
         entry.finished, entry.value, entry.reason = True, value, reason
 
 
-def _early_stopping(value: Any) -> str:
-    """``off`` or ``auto`` (any case; ``False``/``True``), as a spec reads ``early_stopping``."""
-    from hyperjob.formats._base import off_auto
+def _early_stopping(value: Any) -> MedianRule | None:
+    """``early_stopping`` read exactly as a spec reads it (the spec's reader, with its messages and paths)."""
+    from hyperjob.formats.spec import read_early_stopping
 
-    early = off_auto(value)
-    if early not in ("off", "auto"):
-        raise SpecError(f"must be one of 'off' or 'auto', got {value!r}. Use one of them.", path="early_stopping")
-    return str(early)
+    return read_early_stopping(value)
 
 
 def _objective(objective: str | Objective, maximize: bool | None) -> Objective:

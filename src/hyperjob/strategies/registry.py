@@ -20,6 +20,7 @@ from typing import Any, Callable, Mapping
 from hyperjob.errors import SpecError, did_you_mean
 from hyperjob.records import Objective
 from hyperjob.space import SearchSpace
+from hyperjob.stopping.base import EarlyStopper, MedianRule
 from hyperjob.strategies.base import Strategy
 
 #: Constructor parameters every strategy has; the others are its settings.
@@ -34,13 +35,14 @@ class StrategyInputs:
         space: the search space (tiers applied).
         settings: ``strategy.settings`` as given.
         max_jobs: ``limits.max_jobs``, ``None`` when it was left out.
-        early_stopping: ``off`` or ``auto``.
+        early_stopping: the median rule's settings when early stopping is on (``MedianRule()`` for ``auto``), or
+            ``None`` when it is off (the spec's :meth:`~hyperjob.formats.spec.TuningJobSpec.build_early_stopping`).
     """
 
     space: SearchSpace
     settings: Mapping[str, Any] = field(default_factory=dict)
     max_jobs: int | None = None
-    early_stopping: str = "off"
+    early_stopping: MedianRule | None = None
 
 
 @dataclass(frozen=True)
@@ -154,15 +156,17 @@ class StrategyEntry:
             self.check_settings(inputs.space, inputs.settings)
         return max_jobs
 
-    def check_early_stopping(self, early_stopping: str) -> None:
-        """Refuse early stopping ``auto`` beside a strategy that stops training jobs itself (SageMaker's rule).
+    def check_early_stopping(self, early_stopping: MedianRule | None) -> None:
+        """Refuse early stopping (``auto``, or the median rule with settings) beside a strategy that stops
+        training jobs itself (SageMaker's rule).
 
         Raises:
             SpecError: at ``early_stopping``.
         """
-        if self.stops_training_jobs and early_stopping == "auto":
+        if self.stops_training_jobs and early_stopping is not None:
+            what = "'auto'" if early_stopping.exact else "(the median rule)"
             raise SpecError(
-                f"early_stopping 'auto' cannot be used with the {self.name!r} strategy, which stops training "
+                f"early_stopping {what} cannot be used with the {self.name!r} strategy, which stops training "
                 "jobs itself (SageMaker's rule). Set early_stopping: off, or use another strategy.",
                 path="early_stopping",
             )
@@ -269,16 +273,45 @@ def strategy_entry(name: Any) -> StrategyEntry:
     return _ENTRIES[normalize_strategy_name(name)]
 
 
-def stopping_rule(strategy: Any, early_stopping: str) -> str | None:
+def stopping_rule(strategy: Any, early_stopping: Any) -> str | None:
     """What stops training jobs early in a tuning job: the strategy's own rule (named by the strategy's name),
-    ``"early stopping 'auto'"``, or ``None`` when nothing does.
+    the median rule (``"early stopping 'auto'"``, or its name with a warm-up), or ``None`` when nothing does.
 
-    A strategy no longer registered (a stored tuning job) counts as one without a rule of its own.
+    Args:
+        strategy: the strategy's name; one no longer registered (a stored tuning job) counts as one without a
+            rule of its own.
+        early_stopping: a plan's :class:`MedianRule` or ``None``, or a stored spec's value (``"off"``,
+            ``"auto"``, or the mapping of an ``early_stopping: {rule: median, ...}``).
     """
     entry = _ENTRIES.get(strategy.strip().lower()) if isinstance(strategy, str) else None
     if entry is not None and entry.stops_training_jobs:
         return entry.name
-    return "early stopping 'auto'" if early_stopping == "auto" else None
+    if early_stopping is None or early_stopping is False or early_stopping == "off":
+        return None
+    if isinstance(early_stopping, Mapping):  # a stored spec's settings, validated when it was stored
+        keys = MedianRule.__dataclass_fields__
+        early_stopping = MedianRule(**{k: v for k, v in early_stopping.items() if k in keys})
+    return early_stopping.name if isinstance(early_stopping, MedianRule) else MedianRule().name
+
+
+def create_stopper(strategy: Strategy, early_stopping: MedianRule | None, objective: Objective) -> EarlyStopper | None:
+    """The stopper of a tuning job, as the Tuner and ``AskTell`` build it: the strategy's own rule
+    (:meth:`Strategy.stopper`, hyperband's rungs), else the median rule with the spec's settings when early
+    stopping is on, else ``None``.
+
+    Args:
+        strategy: the tuning job's strategy, just built.
+        early_stopping: the median rule's settings (``MedianRule()``: SageMaker's rule exactly), or ``None``.
+        objective: the objective, declared once in the spec.
+    """
+    own = strategy.stopper()
+    if own is not None:
+        return own
+    if early_stopping is None:
+        return None
+    from hyperjob.stopping.median import MedianStopper
+
+    return MedianStopper(objective, early_stopping)
 
 
 def create_strategy(
@@ -309,6 +342,7 @@ __all__ = [
     "StrategyEntry",
     "StrategyInputs",
     "check_setting_names",
+    "create_stopper",
     "create_strategy",
     "normalize_strategy_name",
     "register",

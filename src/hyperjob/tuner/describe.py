@@ -212,7 +212,7 @@ def _config_section(tuning: TuningJobRecord, objective: Objective) -> dict[str, 
             }.items()
             if v is not None
         },
-        "TrainingJobEarlyStoppingType": "Auto" if spec.get("early_stopping") == "auto" else "Off",
+        "TrainingJobEarlyStoppingType": "Off" if spec.get("early_stopping", "off") == "off" else "Auto",
     }
 
 

@@ -265,11 +265,10 @@ class Tuner:
         self.strategy = create_strategy(
             self.plan.strategy, self.plan.space, self.plan.objective, seed=self.plan.seed, **self.plan.strategy_settings
         )
-        self.stopper = self.strategy.stopper()  # the strategy's own rule (hyperband's rungs), or None
-        if self.stopper is None and self.plan.early_stopping == "auto":
-            from hyperjob.stopping.median import MedianStopper
+        from hyperjob.strategies.registry import create_stopper
 
-            self.stopper = MedianStopper(self.plan.objective)
+        # the strategy's own rule (hyperband's rungs), else the median rule with the spec's settings, or None
+        self.stopper = create_stopper(self.strategy, self.plan.early_stopping, self.plan.objective)
 
     def _load_warm_start(self, parents: Any, spec_json: Any) -> None:
         """Check the warm-start rules against the store and map the parents' training jobs (``warm_start.py``).

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 from hyperjob.errors import SpecError
 from hyperjob.records import MetricDefinition, Objective, Program
 from hyperjob.space import SearchSpace
+from hyperjob.stopping.base import MedianRule
 
 if TYPE_CHECKING:  # pragma: no cover
     from hyperjob.formats.spec import TuningJobSpec
@@ -39,7 +40,7 @@ class TuningPlan:
         convergence: stop when convergence is detected (rule in ``hyperjob.tuner.completion``).
         seed: random seed of the strategy.
         output_dir: where training-job directories go (``<output_dir>/<name>/<training job>/``).
-        early_stopping: ``off`` or ``auto``.
+        early_stopping: the median rule's settings (``MedianRule()``: early stopping ``auto``), or ``None`` (off).
         grace_period_s: SIGTERM-to-SIGKILL delay when stopping a training job.
         spec_json: the spec as JSON-able data (``TuningJobSpec.to_json``), kept in the store; ``None`` only for
             a plan built by hand (tests).
@@ -63,7 +64,7 @@ class TuningPlan:
     convergence: bool = False
     seed: int | None = None
     output_dir: Path = Path("hyperjob-runs")
-    early_stopping: str = "off"
+    early_stopping: MedianRule | None = None
     grace_period_s: float = 10.0
     spec_json: Mapping[str, Any] | None = None
     parents: tuple[str, ...] = ()
@@ -128,7 +129,7 @@ class TuningPlan:
             convergence=completion.convergence == "auto",
             seed=spec.random_seed,
             output_dir=Path(spec.output_dir),
-            early_stopping=spec.early_stopping,
+            early_stopping=spec.build_early_stopping(),
             spec_json=spec.to_json(),
             parents=parents,
             warnings=tuple(spec.warnings),

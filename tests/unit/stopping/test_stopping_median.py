@@ -1,4 +1,4 @@
-"""SageMaker's median rule (early stopping auto) on hand-made curves with known answers."""
+"""SageMaker's median rule (early stopping auto) on hand-made curves with known answers; its warm-up settings."""
 
 from __future__ import annotations
 
@@ -6,9 +6,8 @@ import math
 
 import pytest
 
-from hyperjob.errors import SpecError
 from hyperjob.records import Direction, Objective
-from hyperjob.stopping.base import Action, Decision
+from hyperjob.stopping.base import Action, Decision, MedianRule
 from hyperjob.stopping.median import MedianStopper
 
 MAX = Objective("acc", Direction.MAXIMIZE)
@@ -67,15 +66,54 @@ def test_only_earlier_jobs_that_reached_the_step_count():
     assert d.compared == 3 and d.threshold == pytest.approx(0.7) and d.action is Action.STOP
 
 
-def test_the_rule_waits_for_min_jobs_and_for_the_grace_values():
-    stopper = MedianStopper(MAX, min_jobs=3, grace_values=1)
+def test_auto_judges_the_first_value_against_a_single_earlier_job():
+    stopper = MedianStopper(MAX)
+    assert stopper.rule == MedianRule() and stopper.rule.exact and stopper.name == "early stopping 'auto'"
+    assert stopper.decide("job-0", 0, 1, 0.5) is None  # no earlier job reached step 1: no median, it goes on
+    d = stopper.decide("job-1", 1, 1, 0.4)  # its first value, one earlier job: judged
+    assert d.action is Action.STOP and d.threshold == pytest.approx(0.5) and d.compared == 1
+    assert d.reason.startswith("early stopping (auto): at step 1 the objective 0.4 was worse than 0.5")
+    assert stopper.decide("job-2", 2, 1, 0.45).action is Action.CONTINUE  # median of 0.5, 0.4 is 0.45: a tie
+    assert stopper.decide("job-3", 3, 2, 0.0) is None  # nobody earlier reached step 2
+
+
+def test_min_jobs_waits_for_that_many_earlier_jobs_at_the_step():
+    stopper = MedianStopper(MAX, MedianRule(min_jobs=3))
+    _fill(stopper, [[1, 1], [1, 1]])
+    assert stopper.decide("job-2", 2, 1, 0.0) is None  # its first value is judged, but only 2 earlier jobs
+    assert stopper.decide("job-2", 2, 2, 0.0) is None
+    _fill(stopper, [[1, 1], [1, 1], [1, 1]])
+    d = stopper.decide("job-3", 3, 1, 0.0)  # 3 earlier jobs: the first value is judged (grace_values 0)
+    assert d.action is Action.STOP and d.compared == 3
+    assert stopper.name == "early stopping (median rule, min_jobs=3, grace_values=0)"
+    assert d.reason.startswith(f"{stopper.name}: at step 1")
+
+
+def test_grace_values_leaves_a_jobs_first_values_unjudged():
+    stopper = MedianStopper(MAX, MedianRule(grace_values=2))
+    _fill(stopper, [[1, 1, 1, 1]])
+    assert stopper.decide("job-1", 1, 1, 0.0) is None
+    assert stopper.decide("job-1", 1, 2, 0.0) is None
+    assert stopper.decide("job-1", 1, 3, 0.0).action is Action.STOP  # its third value: judged, 1 earlier job
+    # the grace counts the job's values, not steps: a job reporting every other epoch is judged at its third
+    stopper.record("job-2", 2, 1, 0.0)
+    stopper.record("job-2", 2, 3, 0.0)
+    d = stopper.decide("job-2", 2, 4, 0.0)  # at step 4 only job-0 counts (job-1 reached step 3)
+    assert d.action is Action.STOP and d.compared == 1
+    stopper.forget("job-2")
+    stopper.record("job-2", 2, 1, 0.0)
+    stopper.record("job-2", 2, 2, 0.0)
+    assert stopper.decide("job-2", 2, 3, 5.0).action is Action.CONTINUE  # better than the median 0.5
+
+
+def test_warm_up_settings_combine():
+    stopper = MedianStopper(MAX, MedianRule(min_jobs=3, grace_values=1))
     _fill(stopper, [[1, 1], [1, 1]])
     stopper.record("job-2", 2, 1, 0.0)
     assert stopper.decide("job-2", 2, 2, 0.0) is None  # only 2 earlier jobs
     _fill(stopper, [[1, 1], [1, 1], [1, 1]])
     assert stopper.decide("job-3", 3, 1, 0.0) is None  # its first value: the grace
     assert stopper.decide("job-3", 3, 2, 0.0).action is Action.STOP
-    assert MedianStopper(MAX, grace_values=0).decide("x", 0, 1, 0.0) is None  # no earlier jobs at all
 
 
 def test_stopped_jobs_count_with_the_values_they_reported():
@@ -93,14 +131,7 @@ def test_nan_values_are_ignored_and_forget_drops_a_curve():
     assert stopper.decide("job-3", 3, 2, math.nan) is None
     stopper.forget("job-0")
     stopper.record("job-3", 3, 1, 0.0)
-    assert stopper.decide("job-3", 3, 2, 0.0) is None  # 2 earlier jobs left
-
-
-@pytest.mark.parametrize("kw, path", [({"min_jobs": 0}, "min_jobs"), ({"grace_values": -1}, "grace_values"),
-                                      ({"min_jobs": True}, "min_jobs")])
-def test_bad_settings_are_spec_errors(kw, path):
-    with pytest.raises(SpecError, match=rf"^early_stopping\.{path}: {path} must be an integer"):
-        MedianStopper(MAX, **kw)
+    assert stopper.decide("job-3", 3, 2, 0.0).compared == 2  # 2 earlier jobs left
 
 
 def test_decisions_round_trip_through_json():

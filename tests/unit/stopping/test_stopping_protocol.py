@@ -13,7 +13,7 @@ from hyperjob.stopping.rungs import RungLadder, RungStopper
 
 LOSS = Objective("loss")
 STOPPERS: dict[str, Callable[[], EarlyStopper]] = {
-    "median": lambda: MedianStopper(LOSS, min_jobs=1, grace_values=0),
+    "median": lambda: MedianStopper(LOSS),
     "rungs": lambda: RungStopper(RungLadder(1, 9), LOSS),
 }
 

@@ -14,7 +14,7 @@ from hyperjob.errors import SpecError
 from hyperjob.formats.spec import TuningJobSpec
 from hyperjob.records import Configuration, Objective, Observation
 from hyperjob.space import CategoricalRange, ContinuousRange, IntegerRange, SearchSpace
-from hyperjob.stopping.base import Action, Decision, EarlyStopper
+from hyperjob.stopping.base import Action, Decision, EarlyStopper, MedianRule
 from hyperjob.strategies import registry
 from hyperjob.strategies.base import BaseStrategy, Strategy
 from hyperjob.strategies.grid import GridStrategy
@@ -135,8 +135,10 @@ def test_bayesian_by_name_and_its_settings() -> None:
          "the 'random' strategy has no setting 'seed'. Its settings: none."),
         ("grid", StrategyInputs(LR), "hyperparameters.lr", "grid search takes categorical ranges only"),
         ("grid", StrategyInputs(SPACE, max_jobs=3), "limits.max_jobs", "2 training jobs here (2 opt)"),
-        ("hyperband", StrategyInputs(LR, max_jobs=5, early_stopping="auto"), "early_stopping",
+        ("hyperband", StrategyInputs(LR, max_jobs=5, early_stopping=MedianRule()), "early_stopping",
          "early_stopping 'auto' cannot be used with the 'hyperband' strategy, which stops training jobs itself"),
+        ("hyperband", StrategyInputs(LR, max_jobs=5, early_stopping=MedianRule(min_jobs=3)), "early_stopping",
+         "early_stopping (the median rule) cannot be used with the 'hyperband' strategy"),
         ("hyperband", StrategyInputs(SPACE, max_jobs=5), "strategy.settings.max_resource",
          "the hyperband strategy needs max_resource"),
         ("hyperband", StrategyInputs(LR, {"max_resoruce": 3}, 5), "strategy.settings.max_resoruce",
@@ -158,7 +160,7 @@ def test_each_entry_gives_the_budget() -> None:
     assert strategy_entry("grid").check(StrategyInputs(SPACE)) == 2  # the number of combinations
     assert strategy_entry("grid").check(StrategyInputs(SPACE, max_jobs=2)) == 2
     assert strategy_entry("hyperband").check(StrategyInputs(LR, {"min_resource": 1}, 4)) == 4
-    assert strategy_entry("Hyperband").check(StrategyInputs(LR, max_jobs=4, early_stopping="off")) == 4
+    assert strategy_entry("Hyperband").check(StrategyInputs(LR, max_jobs=4, early_stopping=None)) == 4
 
 
 def test_only_hyperband_stops_training_jobs_itself() -> None:
@@ -167,6 +169,10 @@ def test_only_hyperband_stops_training_jobs_itself() -> None:
     assert stopping_rule("Random", "auto") == "early stopping 'auto'"
     assert stopping_rule("grid", "off") is None
     assert stopping_rule("gone-since", "off") is None and stopping_rule(None, "auto") == "early stopping 'auto'"
+    assert stopping_rule("random", None) is None and stopping_rule("random", MedianRule()) == "early stopping 'auto'"
+    warm_up = "early stopping (median rule, min_jobs=3, grace_values=1)"
+    assert stopping_rule("random", MedianRule(3, 1)) == warm_up  # a plan's settings
+    assert stopping_rule("random", {"rule": "median", "min_jobs": 3, "grace_values": 1}) == warm_up  # a stored spec's
 
 
 def test_register_refuses_a_taken_or_badly_spelled_name() -> None:
