@@ -19,6 +19,8 @@ class Action(str, enum.Enum):
 
     CONTINUE = "continue"
     STOP = "stop"
+    #: stop now, keep the checkpoint: the training job may be resumed from it later (hyperband's promotions)
+    PAUSE = "pause"
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,10 @@ class Decision:
     @property
     def stop(self) -> bool:
         return self.action is Action.STOP
+
+    @property
+    def pause(self) -> bool:
+        return self.action is Action.PAUSE
 
     def to_json(self) -> dict[str, Any]:
         """The decision as JSON-able data (as the store keeps it)."""

@@ -40,18 +40,26 @@ are at step + 1. Without a stopper, ``tell`` returns ``None``::
     >>> verdict = at.tell(late, 5.0, step=1)   # judged from its first value: worse than the median 1.0
     >>> verdict.stop, late in at.pending
     (True, False)
+
+**Promotions (pause and resume).** With ``strategy="hyperband", promotions=True`` the rungs pause instead of
+letting the best go on (ASHA with promotions, :mod:`hyperjob.stopping.promotions`): ``tell`` answers
+``pause=True`` (and ``stop=True``) at the suggestion's rung; keep its checkpoint. A later ``ask()`` hands a
+promoted suggestion back, the same ``id`` with ``resume_from`` (the epochs it had done) and ``until`` (where it
+pauses next): resume it from its checkpoint and tell the steps from ``resume_from + 1``. New suggestions carry
+``until`` too (their first rung); :attr:`AskTell.paused` lists the paused ones.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Union
 
 from hyperjob.errors import SpecError, StrategyError
 from hyperjob.records import Configuration, Direction, Failed, Final, Intermediate, Objective, Pending
 from hyperjob.space import SearchSpace
 from hyperjob.stopping.base import Decision, EarlyStopper, MedianRule
+from hyperjob.stopping.promotions import PromotionStopper
 from hyperjob.strategies.base import Strategy
 from hyperjob.strategies.registry import create_stopper, create_strategy, strategy_entry
 
@@ -69,6 +77,11 @@ class Suggestion:
     id: int
     config: Configuration
     static: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    #: with hyperband's promotions: the resource (epochs done) at which it was paused, to resume from its
+    #: checkpoint there (``None``: a new configuration, train it from the start)
+    resume_from: int | None = None
+    #: with hyperband's promotions: the resource (epochs done) at which it will be paused next (its next rung)
+    until: int | None = None
 
     @property
     def full_config(self) -> Configuration:
@@ -91,6 +104,9 @@ class TellResult:
     stop: bool
     reason: str
     decision: Decision | None = None
+    #: with hyperband's promotions: stop now but keep the checkpoint; ``ask()`` may hand the suggestion back
+    #: (with ``resume_from``) when it is promoted
+    pause: bool = False
 
 
 @dataclass
@@ -101,6 +117,7 @@ class _Entry:
     reason: str | None = None
     finished: bool = False
     stopped: bool = False
+    paused: bool = False  # hyperband's promotions: paused at a rung, not pending, may come back from ask()
     offset: int | None = None  # resource = step + offset (the Tuner's rule)
     intermediate: list[tuple[int, float]] = field(default_factory=list)
 
@@ -171,8 +188,9 @@ class AskTell:
         """
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise SpecError(f"ask(n) needs a positive integer n, got {n!r}. Use e.g. ask() or ask(4).", path="n")
-        configs = self.strategy.suggest(n)
-        out = [self._add(config).suggestion for config in configs]
+        out = self._promotions(n)
+        configs = self.strategy.suggest(n - len(out)) if len(out) < n else []
+        out += [self._until(self._add(config).suggestion) for config in configs]
         if n == 1:
             if not out:
                 raise StrategyError(
@@ -216,6 +234,12 @@ class AskTell:
         found = self._entry(suggestion)
         entry = found if isinstance(found, _Entry) else None
         where = f"suggestion {entry.suggestion.id}" if entry else f"the configuration {found!r}"
+        if entry is not None and entry.paused:
+            raise SpecError(
+                f"{where} ({entry.suggestion.config!r}) is paused ({entry.reason}). Resume it when ask() hands "
+                "it back (resume_from= says from which step), and ask() for another meanwhile.",
+                path="tell",
+            )
         if entry is not None and entry.finished:
             if entry.stopped:
                 raise SpecError(
@@ -280,6 +304,10 @@ class AskTell:
         decision = self.stopper.decide(job, entry.suggestion.id, resource, number)
         if decision is None:
             return TellResult(False, f"no stopping rule decides at step {step}: go on")
+        if decision.pause:
+            entry.paused, entry.reason = True, decision.reason
+            self.strategy.observe(Intermediate(config, step=resource, value=number, training_job=job, stopped=True))
+            return TellResult(True, decision.reason, decision, pause=True)
         if decision.stop:
             if decision.rule == "max_resource":  # hyperband: it had its whole resource, the value is final
                 self._finish(entry, number, decision.reason)
@@ -309,8 +337,13 @@ class AskTell:
 
     @property
     def pending(self) -> list[Suggestion]:
-        """The suggestions without a final value or failure yet, in the order asked."""
-        return [e.suggestion for e in self._entries if not e.finished]
+        """The suggestions without a final value or failure yet (and not paused), in the order asked."""
+        return [e.suggestion for e in self._entries if not e.finished and not e.paused]
+
+    @property
+    def paused(self) -> list[Suggestion]:
+        """Hyperband's promotions: the suggestions paused at a rung (they may come back from ``ask()``)."""
+        return [e.suggestion for e in self._entries if e.paused]
 
     def __repr__(self) -> str:
         return (
@@ -319,6 +352,27 @@ class AskTell:
         )
 
     # -- internals ------------------------------------------------------------------------------------------
+    def _promotions(self, n: int) -> list[Suggestion]:
+        """Up to ``n`` paused suggestions promoted now (hyperband's promotions), resumed where they paused."""
+        if not isinstance(self.stopper, PromotionStopper):
+            return []
+        out: list[Suggestion] = []
+        for job in self.stopper.promotable()[:n]:
+            entry = self._entries[int(job)]
+            decision = self.stopper.promote(job)
+            entry.paused = False
+            self.strategy.observe(Pending(dict(entry.suggestion.config), training_job=job))
+            out.append(replace(entry.suggestion, resume_from=decision.step, until=decision.rung))
+        return out
+
+    def _until(self, suggestion: Suggestion) -> Suggestion:
+        """A new suggestion with the step of its first pause (hyperband's promotions), as far as it is known."""
+        if not isinstance(self.stopper, PromotionStopper):
+            return suggestion
+        ladder = self.stopper.ladder
+        levels = ladder.levels(ladder.bracket(suggestion.id))
+        return replace(suggestion, until=levels[0] if levels else ladder.max_resource)
+
     def _add(self, config: Configuration) -> _Entry:
         suggestion = Suggestion(id=len(self._entries), config=dict(config), static=self.space.static)
         entry = _Entry(suggestion, self.space.key(config))

@@ -96,6 +96,13 @@ def resolve_settings(space: SearchSpace, settings: Mapping[str, Any], seed: int 
             f"n_initial must be a whole number >= 2, got {n_initial!r}. Use e.g. n_initial: 6.",
             path="strategy.settings.n_initial",
         )
+    promotions = settings.get("promotions", False)
+    if not isinstance(promotions, bool):
+        raise SpecError(
+            f"promotions must be true or false, got {promotions!r}: true pauses training jobs at each rung and "
+            "resumes the promoted ones from their checkpoints (ASHA with promotions).",
+            path="strategy.settings.promotions",
+        )
     return RungLadder(
         settings.get("min_resource", 1), max_resource, settings.get("reduction_factor", 3),
         settings.get("brackets", 1), seed,
@@ -114,6 +121,9 @@ class HyperbandStrategy(LedgerViews, BaseStrategy):
         reduction_factor: one in ``reduction_factor`` goes on at each rung (an integer >= 2, default 3).
         brackets: the number of brackets (default 1, plain ASHA; up to ⌊log_η(R/r)⌋ + 1).
         model: ``bayesian`` (default) or ``random``: where new configurations come from.
+        promotions: ``False`` (default, SageMaker's Hyperband: a job among the best at a rung goes on) or
+            ``True``: ASHA with promotions, jobs pause at each rung and resume from their checkpoint when
+            promoted (:mod:`hyperjob.stopping.promotions`).
         n_initial: values a level needs before its model is used (default ``min(max(5, dim + 1), 10)``).
         num_threads: torch threads of the models (default 1).
 
@@ -133,6 +143,7 @@ class HyperbandStrategy(LedgerViews, BaseStrategy):
         model: str = "bayesian",
         n_initial: int | None = None,
         num_threads: int | None = None,
+        promotions: bool = False,
     ) -> None:
         self.space = space
         self.objective = objective
@@ -146,10 +157,11 @@ class HyperbandStrategy(LedgerViews, BaseStrategy):
         self.ladder = resolve_settings(
             space,
             {"min_resource": min_resource, "max_resource": max_resource, "reduction_factor": reduction_factor,
-             "brackets": brackets, "model": model, "n_initial": n_initial},
+             "brackets": brackets, "model": model, "n_initial": n_initial, "promotions": promotions},
             self.seed,
         )
         self.model = model.strip().lower()
+        self.promotions = promotions
         self._ledger = Ledger(space, objective)
         self._random = RandomStrategy(space, objective, seed=self.seed)
         #: resource levels with a model: bracket 0's rungs and max_resource
@@ -176,7 +188,12 @@ class HyperbandStrategy(LedgerViews, BaseStrategy):
 
     # -- the rungs and the initial design -----------------------------------------------------------------
     def stopper(self) -> RungStopper:
-        """A new stopper that applies this strategy's rungs (the Tuner uses it)."""
+        """A new stopper that applies this strategy's rungs (the Tuner uses it): with ``promotions``, one that
+        pauses at rungs and promotes (:class:`~hyperjob.stopping.promotions.PromotionStopper`)."""
+        if self.promotions:
+            from hyperjob.stopping.promotions import PromotionStopper
+
+            return PromotionStopper(self.ladder, self.objective, ends_at=self.ends_at)
         return RungStopper(self.ladder, self.objective, ends_at=self.ends_at)
 
     def extend_initial_design(self, n: int) -> None:
@@ -222,6 +239,15 @@ class HyperbandStrategy(LedgerViews, BaseStrategy):
             return
         config = self._ledger.canonical(event.config)
         if isinstance(event, Pending):
+            job = self._jobs.get(event.training_job) if event.training_job is not None else None
+            if job is not None and job["closed"] is not None:  # a paused job promoted: resumed at its step
+                reached = job["closed"]
+                job["closed"] = None
+                job["given"] = {level for level in job["given"] if level <= reached}
+                for level, m in self._models.items():
+                    if level > reached:
+                        m.observe(Pending(config, training_job=event.training_job))
+                return
             for m in self._models.values():
                 m.observe(Pending(config, training_job=event.training_job))
             return
@@ -236,6 +262,7 @@ class HyperbandStrategy(LedgerViews, BaseStrategy):
                     job["given"].add(level)
                     self._models[level].observe(Final(config, value, training_job=event.training_job, step=event.step))
             if event.stopped:  # ended below the other levels: its last value there (a lost rung)
+                job["closed"] = event.step
                 self._close(job, config, lambda: Intermediate(config, event.step, value, event.training_job, True))
             return
         if isinstance(event, Final):
@@ -251,7 +278,7 @@ class HyperbandStrategy(LedgerViews, BaseStrategy):
             key = "config:" + self.space.key(config)
         job = self._jobs.get(key)
         if job is None:
-            job = self._jobs[key] = {"given": set(), "last": None}
+            job = self._jobs[key] = {"given": set(), "last": None, "closed": None}
         return job
 
     def _close(self, job: dict[str, Any], config: Configuration, make: Any) -> None:

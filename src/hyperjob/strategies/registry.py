@@ -204,7 +204,15 @@ def _grid_budget(space: SearchSpace, max_jobs: int | None) -> int:
 def _hyperband_settings(space: SearchSpace, settings: Mapping[str, Any]) -> Any:
     from hyperjob.strategies.hyperband import resolve_settings
 
-    return resolve_settings(space, settings)
+    ladder = resolve_settings(space, settings)
+    if settings.get("promotions") is True:  # a tuning job's check: AskTell builds the strategy without it
+        raise SpecError(
+            "promotions: true (ASHA that pauses training jobs at rungs and resumes them from checkpoints) runs "
+            "through hyperjob.AskTell in this version; the Tuner cannot pause and resume training jobs yet. "
+            "Remove promotions (hyperband then stops the losers at each rung), or drive the strategy with AskTell.",
+            path="strategy.settings.promotions",
+        )
+    return ladder
 
 
 _BUILT_IN = (
