@@ -394,6 +394,9 @@ class EarlyStoppingSpec(StrictModel):
         """The settings as the stopper takes them."""
         return MedianRule(min_jobs=self.min_jobs, grace_values=self.grace_values)
 
+    def __str__(self) -> str:  # as ``hyperjob validate`` shows it
+        return f"{{rule: {self.rule}, min_jobs: {self.min_jobs}, grace_values: {self.grace_values}}} (a warm-up)"
+
 
 EarlyStopping = Literal["off", "auto"] | EarlyStoppingSpec
 

@@ -58,6 +58,7 @@ def test_a_warm_up_is_kept_as_given_and_round_trips() -> None:
     assert spec.build_early_stopping() == MedianRule(min_jobs=3, grace_values=1)
     assert not spec.build_early_stopping().exact
     assert spec.to_json()["early_stopping"] == WARM_UP
+    assert str(spec.early_stopping) == "{rule: median, min_jobs: 3, grace_values: 1} (a warm-up)"
     assert TuningJobSpec.from_json(json.dumps(spec.to_json())) == spec
     assert TuningPlan.from_spec(spec).early_stopping == MedianRule(3, 1)
     assert _spec({"grace_values": 2}).build_early_stopping() == MedianRule(min_jobs=1, grace_values=2)
