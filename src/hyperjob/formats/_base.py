@@ -64,6 +64,26 @@ def check_hyperparameter_name(name: Any, path: str) -> None:
         )
 
 
+def name_the_range(err: SpecError, name: Any) -> SpecError:
+    """``err`` (an error inside the range of the hyperparameter ``name``) with the name in its message:
+    ``the range of 'learning_rate': min_value must be less than max_value...``. Unchanged when the message
+    already names it or ``name`` is not a usable name."""
+    if not isinstance(name, str) or not name.strip() or repr(name) in err.message:
+        return err
+    return type(err)(f"the range of {name!r}: {err.message}", path=err.path, source=err.source)
+
+
+def range_named_by(path: str | None, names: Any, prefix: str = "hyperparameter_ranges") -> str | None:
+    """The name among ``names`` whose range ``path`` points into (``hyperparameter_ranges.<name>[.field]``); the
+    longest one when names nest (``a`` and ``a.b``), ``None`` when the path is not inside a range."""
+    path = path or ""
+    if not path.startswith(prefix + "."):
+        return None
+    rest = path[len(prefix) + 1:]
+    inside = [n for n in names if isinstance(n, str) and (rest == n or rest.startswith(n + "."))]
+    return max(inside, key=len, default=None)
+
+
 def relocate(err: SpecError, name: str, at: str) -> SpecError:
     """Move an error of :mod:`hyperjob.space` (at ``hyperparameters.<name>...``) to ``at...``."""
     prefix = f"hyperparameters.{name}"

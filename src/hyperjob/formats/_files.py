@@ -7,6 +7,9 @@ YAML is read with PyYAML's safe loader, changed in three ways that spare users c
 - ``1e-4`` is a float (YAML 1.1 needs a dot, ``1.0e-4``, and reads ``1e-4`` as a string); ``010`` is ten,
   not octal eight; ``1:30`` is a string, not ninety; dates stay strings;
 - a key given twice in one mapping is an error (PyYAML silently keeps the last one).
+
+A document nested deeper than :data:`MAX_DEPTH` lists and mappings is refused (real specs nest at most about
+ten levels), so that neither the parsers nor the validation that walks the document run out of Python's stack.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ _BOOL = "tag:yaml.org,2002:bool"
 _INT = "tag:yaml.org,2002:int"
 _FLOAT = "tag:yaml.org,2002:float"
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
+#: The deepest nesting of lists and mappings a spec file may have (the corpus's real specs nest at most 10 levels).
+MAX_DEPTH = 64
 
 
 class _Loader(yaml.SafeLoader):
@@ -80,6 +85,8 @@ def parse_yaml(text: str, source: str | None = None) -> Any:
     """
     try:
         return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+    except RecursionError:
+        raise _too_deep("YAML", source) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
@@ -120,6 +127,8 @@ def parse_json(text: str, source: str | None = None) -> Any:
     """
     try:
         return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+    except RecursionError:
+        raise _too_deep("JSON", source) from None
     except SpecError as exc:
         raise exc.at(source=source) from None
     except json.JSONDecodeError as exc:
@@ -135,6 +144,53 @@ def parse_json(text: str, source: str | None = None) -> Any:
         ) from None
 
 
+def _too_deep(kind: str, source: str | None, path: str = "") -> SpecError:
+    where = f" (at {path})" if path else ""
+    return SpecError(
+        f"the {kind} document nests lists or mappings more than {MAX_DEPTH} levels deep{where}; a tuning job spec "
+        "needs about ten at most. Remove the extra brackets or indentation.",
+        source=source,
+    )
+
+
+def check_depth(data: Any, kind: str, source: str | None = None) -> None:
+    """Refuse ``data`` when its lists and mappings nest more than :data:`MAX_DEPTH` levels deep, or hold
+    themselves (a YAML alias inside its own anchor, ``&a [*a]``).
+
+    Walks the document without recursion, and each shared (aliased) value once, so that any depth is refused
+    cleanly.
+
+    Raises:
+        SpecError: naming the path of the first value that is too deep (``a.b[0]...``, cut short).
+    """
+    done: set[int] = set()
+    open_: set[int] = set()
+    stack: list[tuple[Any, int, str, bool]] = [(data, 1, "", False)]
+    while stack:
+        value, depth, path, leaving = stack.pop()
+        if leaving:
+            open_.discard(id(value))
+            done.add(id(value))
+            continue
+        if not isinstance(value, (dict, list)) or id(value) in done:
+            continue
+        if id(value) in open_:
+            raise SpecError(
+                f"the {kind} document holds a value inside itself (at {path}: an alias inside its own anchor), "
+                "which has no end. Write the value out instead of the alias.",
+                source=source,
+            )
+        if depth > MAX_DEPTH:
+            shown = path if len(path) <= 80 else path[:77] + "..."
+            raise _too_deep(kind, source, shown)
+        open_.add(id(value))
+        stack.append((value, depth, path, True))
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1, f"{path}.{k}" if path else str(k), False) for k, v in value.items())
+        else:
+            stack.extend((v, depth + 1, f"{path}[{i}]", False) for i, v in enumerate(value))
+
+
 def read_document(path: str | Path) -> tuple[Any, str]:
     """Read and parse a spec file.
 
@@ -145,7 +201,8 @@ def read_document(path: str | Path) -> tuple[Any, str]:
         The parsed data and the file's name as errors show it (the path as given).
 
     Raises:
-        SpecError: the file is missing, not readable, not UTF-8, empty, or not valid JSON/YAML.
+        SpecError: the file is missing, not readable, not UTF-8, empty, not valid JSON/YAML, or nested more
+            than :data:`MAX_DEPTH` levels deep.
     """
     source = str(path)
     p = Path(path)
@@ -168,5 +225,8 @@ def read_document(path: str | Path) -> tuple[Any, str]:
         raise SpecError("the file is empty. Write a tuning job spec in it (see docs/spec.md).", source=source)
     suffix = p.suffix.lower()
     if suffix == ".json" or (suffix not in (".yaml", ".yml") and text.lstrip().startswith("{")):
-        return parse_json(text, source), source
-    return parse_yaml(text, source), source
+        data, kind = parse_json(text, source), "JSON"
+    else:
+        data, kind = parse_yaml(text, source), "YAML"
+    check_depth(data, kind, source)
+    return data, source

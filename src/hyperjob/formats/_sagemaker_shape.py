@@ -50,12 +50,18 @@ class Str(Shape):
     fix: str = ""
 
 
+#: SageMaker's ``Integer`` members are 32-bit signed integers.
+INT32_MAX = 2**31 - 1
+
+
 @dataclass(frozen=True, kw_only=True)
 class Int(Shape):
     min: int | None = None
     max: int | None = None
     #: SageMaker's rule in words, for the limit messages
     limit: str = ""
+    #: ``Long`` members (64 bits) rather than ``Integer`` ones (32 bits)
+    long: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -166,15 +172,24 @@ CONFIG = Struct(
         "StrategyConfig": Struct(
             members={
                 "HyperbandStrategyConfig": Struct(
-                    members={"MinResource": Int(min=1), "MaxResource": Int(min=1)}
+                    members={
+                        "MinResource": Int(min=1),
+                        "MaxResource": Int(min=1, max=20_000, limit="SageMaker's Hyperband takes a MaxResource "
+                                                                     "of 1 to 20000 (epochs)"),
+                    }
                 )
             }
         ),
         "HyperParameterTuningJobObjective": OBJECTIVE,
         "ResourceLimits": Struct(
             members={
+                # at most 750 (10000 for Random): a rule of the strategy, checked where the strategy is known
                 "MaxNumberOfTrainingJobs": Int(min=1),
-                "MaxParallelTrainingJobs": Int(min=1),
+                "MaxParallelTrainingJobs": Int(
+                    min=1, max=100,
+                    limit="SageMaker runs 1 to 100 training jobs at once per tuning job (10 unless the quota is "
+                          "raised, 100 at most)",
+                ),
                 "MaxRuntimeInSeconds": Int(
                     min=120, max=15_768_000,
                     limit="SageMaker allows a tuning job 120 to 15768000 seconds (2 minutes to 182.5 days)",
@@ -235,7 +250,7 @@ CHANNEL = Struct(
         "CompressionType": Str(enum=("None", "Gzip"), ignored=True),
         "RecordWrapperType": Str(enum=("None", "RecordIO"), ignored=True),
         "InputMode": Str(enum=("Pipe", "File", "FastFile"), ignored=True),
-        "ShuffleConfig": Struct(members={"Seed": Int()}, ignored=True),
+        "ShuffleConfig": Struct(members={"Seed": Int(long=True)}, ignored=True),
     },
     required=("ChannelName", "DataSource"),
 )
@@ -257,8 +272,8 @@ DEFINITION = Struct(
                         members={"Name": Str(min_len=1, max_len=255), "Regex": Str(min_len=1, max_len=500)},
                         required=("Name", "Regex"),
                     ),
-                    max_items=40,
-                    what="metric definitions",
+                    max_items=20,
+                    what="metric definitions (SageMaker's limit per tuning job; 40 for a single training job)",
                 ),
             }
         ),
@@ -285,7 +300,7 @@ DEFINITION = Struct(
             ignored=True,
         ),
         "ResourceConfig": Struct(
-            members={**_RESOURCE_MEMBERS, "KeepAlivePeriodInSeconds": Int(min=0, max=3600),
+            members={**_RESOURCE_MEMBERS, "KeepAlivePeriodInSeconds": Int(min=0, max=21_600),
                      "InstanceGroups": AnyShape(), "TrainingPlanArn": Str()},
             ignored=True,
         ),
@@ -296,7 +311,10 @@ DEFINITION = Struct(
         ),
         "StoppingCondition": Struct(
             members={
-                "MaxRuntimeInSeconds": Int(min=1),
+                "MaxRuntimeInSeconds": Int(
+                    min=1, max=2_419_200,
+                    limit="SageMaker lets a training job run 1 to 2419200 seconds (28 days)",
+                ),
                 "MaxWaitTimeInSeconds": Int(min=1, ignored=True),
                 "MaxPendingTimeInSeconds": Int(min=7200, max=2_419_200, ignored=True),
             }
@@ -587,3 +605,6 @@ class Walker:
                 raise self._fail(path, f"must be at most {shape.max}, got {value}. Use {shape.max} or less.")
             raise self._fail(path, f"must be between {shape.min} and {shape.max}, got {value}. "
                                    "Use a value in that range.")
+        if not shape.long and not -INT32_MAX - 1 <= value <= INT32_MAX:
+            raise self._fail(path, f"must fit SageMaker's 32-bit Integer type (at most {INT32_MAX}), got {value}. "
+                                   "Use a smaller number.")

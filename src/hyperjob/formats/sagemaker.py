@@ -48,6 +48,7 @@ from typing import Any, Mapping, Sequence
 from urllib.parse import unquote, urlparse
 
 from hyperjob.errors import SpecError
+from hyperjob.formats._base import name_the_range, range_named_by
 from hyperjob.formats._sagemaker_shape import Walker
 from hyperjob.formats.builtin_metrics import (
     BUILTIN_IMAGES,
@@ -78,6 +79,16 @@ _FIELD_WORDS = (("min_value", "MinValue"), ("max_value", "MaxValue"), ("scaling"
                 ("'reverse_logarithmic'", "'ReverseLogarithmic'"), ("'logarithmic'", "'Logarithmic'"),
                 ("'linear'", "'Linear'"))
 _FRAMEWORK_KEYS = ("_tuning_objective_metric",)
+#: SageMaker's limits on a tuning job (docs: "Resource Limits for Automatic Model Tuning"): hyperparameters
+#: searched, and training jobs per tuning job by strategy (Random up to 10000 with a raised quota, else 750)
+MAX_TUNED = 30
+MAX_TRAINING_JOBS = {"Bayesian": 750, "Hyperband": 750, "Grid": 750, "Random": 10_000}
+#: a path into one range of a request: ``...ParameterRanges.ContinuousParameterRanges[0]``
+_RANGE_ITEM = re.compile(
+    r"^(?:HyperParameterTuningJobConfig\.ParameterRanges|TrainingJobDefinitions\[(?P<d>\d+)\]\.HyperParameterRanges)"
+    r"\.(?P<kind>IntegerParameterRanges|ContinuousParameterRanges|CategoricalParameterRanges|AutoParameters)"
+    r"\[(?P<j>\d+)\](?P<rest>.*)$"
+)
 #: SageMaker built-in algorithms that hyperjob also ships (``program.algorithm``): a request for one runs ours.
 _OUR_ALGORITHMS = ("image-classification",)
 _CONFIG = "HyperParameterTuningJobConfig"
@@ -156,12 +167,15 @@ class _Reader:
         self.not_run: list[str] = []
         self.ignored: list[str] = []
         self.range_paths: dict[str, str] = {}
+        #: the path of the definition tuned (``TrainingJobDefinition`` or ``TrainingJobDefinitions[i]``)
+        self.defpath = "TrainingJobDefinition"
 
     # -- the whole request ----------------------------------------------------------------------------------
     def read(self) -> dict[str, Any]:
         r = self.r
         config = r[_CONFIG]
         definition, defpath, plural = self._definition()
+        self.defpath = defpath
         objective, objpath = self._objective(config, definition, defpath, plural)
         rpath = f"{defpath}.HyperParameterRanges" if plural else f"{_CONFIG}.ParameterRanges"
         ranges_obj = definition.get("HyperParameterRanges") if plural else config.get("ParameterRanges")
@@ -348,6 +362,14 @@ class _Reader:
                     raise _sagemaker_words(exc) from None
                 self.range_paths[name] = at
                 ranges[name] = spec
+        if len(ranges) > MAX_TUNED:
+            counts = ", ".join(f"{len(obj.get(k) or [])} in {k}" for k in _RANGE_KINDS if obj.get(k))
+            raise SpecError(
+                f"the request tunes {len(ranges)} hyperparameters ({counts}); SageMaker searches at most "
+                f"{MAX_TUNED} per tuning job. Make {len(ranges) - MAX_TUNED} of them static "
+                "(StaticHyperParameters), or split the search.",
+                path=rpath,
+            )
         auto = {a["Name"]: decode_hyperparameter(a["ValueHint"]) for a in obj.get("AutoParameters") or []}
         return ranges, auto
 
@@ -506,6 +528,18 @@ class _Reader:
             raise SpecError(
                 f"is required with the {strategy['name'].capitalize()} strategy (only Grid computes it from the "
                 "ranges). Add \"MaxNumberOfTrainingJobs\": 20 to ResourceLimits.",
+                path=path,
+            )
+        most = MAX_TRAINING_JOBS[config["Strategy"]]
+        jobs = max_jobs if max_jobs is not None else size
+        if jobs > most:
+            quota = " (750 unless the quota is raised)" if config["Strategy"] == "Random" else ""
+            what = (f"is {jobs}" if max_jobs is not None else
+                    f"is left out, so the Grid strategy would run {jobs} training jobs (one per combination)")
+            raise SpecError(
+                f"{what}; SageMaker runs at most {most} training jobs per tuning job with the {config['Strategy']} "
+                f"strategy{quota}. Use {most} or fewer{'' if max_jobs is not None else ' combinations'}, or split "
+                "the tuning job.",
                 path=path,
             )
         stopping = definition.get("StoppingCondition") or {}
@@ -747,6 +781,45 @@ _PATH_MAP = (
 )
 
 
+def _request_path(exc: SpecError, reader: _Reader) -> SpecError:
+    """A spec error moved to the request's member it came from: a range's (``...ContinuousParameterRanges[0]``),
+    a static hyperparameter's, or a member of :data:`_PATH_MAP`."""
+    path = exc.path or ""
+    ranges = "hyperparameter_ranges."
+    static = "static_hyperparameters."
+    if path.startswith(ranges):
+        name = range_named_by(path, reader.range_paths)
+        if name is not None:
+            rest = path[len(ranges) + len(name):]
+            moved = _sagemaker_words(SpecError(exc.message, path=reader.range_paths[name] + rest))
+            return type(exc)(moved.message, path=moved.path, source=exc.source)
+        path = ranges.rstrip(".")
+    if path == ranges.rstrip(".") or path.startswith(static) or path == static.rstrip("."):
+        owner = f"{reader.defpath}.StaticHyperParameters" if path.startswith("static") else \
+            f"{_CONFIG}.ParameterRanges"
+        return type(exc)(exc.message, path=owner + path[path.index(".") if "." in path else len(path):],
+                         source=exc.source)
+    for ours, theirs in _PATH_MAP:
+        if path == ours or path.startswith(ours + ".") or path.startswith(ours + "["):
+            return type(exc)(exc.message, path=theirs, source=exc.source)
+    return exc
+
+
+def _name_the_range(exc: SpecError, request: Mapping[str, Any]) -> SpecError:
+    """An error inside one range of ``request`` that names its hyperparameter (the request's path gives only the
+    range's index: ``...ContinuousParameterRanges[0].MinValue``)."""
+    m = _RANGE_ITEM.match(exc.path or "")
+    if m is None or m["rest"] == ".Name":
+        return exc
+    try:
+        owner = request[_CONFIG]["ParameterRanges"] if m["d"] is None else \
+            request["TrainingJobDefinitions"][int(m["d"])]["HyperParameterRanges"]
+        name = owner[m["kind"]][int(m["j"])]["Name"]
+    except (KeyError, IndexError, TypeError):
+        return exc
+    return name_the_range(exc, name)
+
+
 def load_sagemaker_request(
     request: Any,
     *,
@@ -785,16 +858,12 @@ def load_sagemaker_request(
         reader = _Reader(request, base, command, require_program, submit_dir)
         data = reader.read()
     except SpecError as exc:
-        raise exc.at(source=source) from None
+        raise _name_the_range(exc, request).at(source=source) from None
     try:
         spec = TuningJobSpec.model_validate(data)
     except SpecError as exc:
-        path = exc.path or ""
-        for ours, theirs in _PATH_MAP:
-            if path == ours or path.startswith(ours + ".") or path.startswith(ours + "["):
-                path = theirs
-                break
-        raise type(exc)(exc.message, path=path or None, source=source) from None
+        err = _name_the_range(_request_path(exc, reader), request)
+        raise type(err)(err.message, path=err.path, source=source) from None
     warnings = list(reader.warnings)
     if reader.not_run:
         warnings.insert(0, "not run yet (named here, not silently dropped): " + " ".join(

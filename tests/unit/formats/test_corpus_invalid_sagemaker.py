@@ -55,8 +55,9 @@ FIRST_RULE = {
             ("required", "Pipelines")),
     "i06": ("HyperParameterTuningJobName", ".HyperParameterTuningJobName='base_tuning_job-240101-0000' does not match",
             ("'base_tuning_job-240101-0000'", "'base-tuning-job-240101-0000'")),
-    "i07": ("TrainingJobDefinition", "rule one-definition: neither given",
-            ("no training job definition", "exactly one of TrainingJobDefinition or TrainingJobDefinitions")),
+    "i07": ("HyperParameterTuningJobConfig.ResourceLimits.MaxParallelTrainingJobs",
+            "quota: MaxParallelTrainingJobs 123 > default quota 10 (raisable to 100)",
+            ("1 to 100 training jobs at once", "got 123", "Use 100 or less")),
     "i08": ("TrainingJobDefinition.RoleArn", ".TrainingJobDefinition.RoleArn='arn:aws:iam::123456789012:user/",
             ("a role, not a user", "arn:aws:iam::111122223333:role/MyRole")),
 }
@@ -80,6 +81,10 @@ def _fix_i06(d: dict[str, Any]) -> None:
     definition["AlgorithmSpecification"]["MetricDefinitions"] = [{"Name": "mock_metric", "Regex": "m=(\\S+)"}]
 
 
+def _fix_i07(d: dict[str, Any]) -> None:
+    d["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxParallelTrainingJobs"] = 10
+
+
 def _fix_i08(d: dict[str, Any]) -> None:
     d["TrainingJobDefinition"]["RoleArn"] = "arn:aws:iam::123456789012:role/Development"
 
@@ -94,6 +99,8 @@ NEXT_RULE: dict[str, tuple[Callable[[dict[str, Any]], None], str, str, tuple[str
     "i06": (_fix_i06, "TrainingJobDefinitions[0].HyperParameterRanges.ContinuousParameterRanges[0]",
             "x rule grid-categorical: TrainingJobDefinitions[0] has non-categorical ranges under Grid",
             ("Grid strategy takes categorical ranges only", "'validated'")),
+    "i07": (_fix_i07, "TrainingJobDefinition", "rule one-definition: neither given",
+            ("no training job definition", "exactly one of TrainingJobDefinition or TrainingJobDefinitions")),
     "i08": (_fix_i08, "TrainingJobDefinition.OutputDataConfig.S3OutputPath",
             ".TrainingJobDefinition.OutputDataConfig.S3OutputPath='test-output-location' does not match pattern",
             ("'test-output-location'", "s3://")),

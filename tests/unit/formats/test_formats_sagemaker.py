@@ -35,7 +35,7 @@ INVALID_RULES = {
     "i04": ("S3Operations", "unknown field", "Airflow"),
     "i05": ("HyperParameterTuningJobName", "required", "Pipelines"),
     "i06": ("HyperParameterTuningJobName", "'base_tuning_job-240101-0000'", "pattern", "'base-tuning-job-240101-0000'"),
-    "i07": ("TrainingJobDefinition", "no training job definition", "Add a TrainingJobDefinition"),
+    "i07": ("ResourceLimits.MaxParallelTrainingJobs", "1 to 100 training jobs at once", "Use 100 or less"),
     "i08": ("TrainingJobDefinition.RoleArn", "role, not a user", "arn:aws:iam::111122223333:role/MyRole"),
 }
 
