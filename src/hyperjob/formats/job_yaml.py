@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from hyperjob.errors import SpecError
-from hyperjob.formats._base import name_the_range, range_named_by
 from hyperjob.formats.spec import TuningJobSpec, spec_warnings
 
 __all__ = ["load_native"]
@@ -88,9 +87,7 @@ def load_native(
     try:
         spec = TuningJobSpec.model_validate(d)
     except SpecError as exc:
-        ranges = d.get("hyperparameter_ranges")
-        name = range_named_by(exc.path, ranges if isinstance(ranges, Mapping) else ())
-        raise name_the_range(exc, name).at(source=source) from None
+        raise exc.at(source=source) from None
     if not spec.hyperparameter_ranges:
         raise SpecError(
             "the tuning job tunes no hyperparameter. Add at least one range, e.g. hyperparameter_ranges: "

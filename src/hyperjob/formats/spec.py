@@ -46,7 +46,9 @@ from hyperjob.formats._base import (
     check_hyperparameter_name,
     is_number,
     json_value,
+    name_the_range,
     off_auto,
+    range_named_by,
 )
 from hyperjob.formats._range_spec import RangeSpec, build_ranges
 from hyperjob.records import Direction, MetricDefinition, Objective, Program
@@ -509,6 +511,17 @@ class TuningJobSpec(StrictModel):
     warm_start: WarmStartSpec | None = None
     source_format: SourceFormat = "native"
     warnings: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def model_validate(cls, obj: Any, **kwargs: Any) -> "TuningJobSpec":  # type: ignore[override]
+        """Validate ``obj`` (every road in: job.yaml, a SageMaker request, ``hyperjob.tune``); an error inside a
+        range names its hyperparameter in the message (``the range of 'lr': ...``), whatever the path shows."""
+        try:
+            return super().model_validate(obj, **kwargs)
+        except SpecError as exc:
+            ranges = obj.get("hyperparameter_ranges") if isinstance(obj, Mapping) else None
+            raise name_the_range(exc, range_named_by(exc.path, ranges if isinstance(ranges, Mapping) else ())
+                                 ) from None
 
     # -- a built-in algorithm's defaults ------------------------------------------------------------------
     @model_validator(mode="before")
