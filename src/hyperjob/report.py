@@ -16,7 +16,8 @@ Where the values go, checked at each call in this order:
    in parallel threads). If the tuner asked the job to stop (or its timeout passed), the call raises
    :class:`StopTrainingJob` so the function ends early; let it propagate.
 2. With ``HYPERJOB_METRICS_FILE`` set (a training job started by hyperjob): one JSON line
-   ``{"step": 3, "metrics": {"loss": 0.25}, "time": 1700000000.0}`` is appended to that file. The executor
+   ``{"step": 3, "metrics": {"loss": 0.25}, "time": 1700000000.0}`` is appended to that file (strict JSON: a
+   NaN or infinite value is written as the string ``"NaN"``, ``"Infinity"`` or ``"-Infinity"``). The executor
    reads the file while the job runs.
 3. Otherwise (the program run by hand): a readable line is printed to stdout, and nothing else happens.
 
@@ -70,7 +71,8 @@ def report(step: int | None = None, **metrics: float) -> None:
         step: the step (epoch, iteration, resource level) the values belong to, an int >= 0. When left out,
             the number of earlier ``report`` calls of this training job is used (0, 1, 2, ...).
         **metrics: metric name -> value (a number, or anything with ``__float__``). Names that are not Python
-            identifiers can be passed with ``**{"val loss": 0.3}``. NaN and infinities are allowed.
+            identifiers can be passed with ``**{"val loss": 0.3}``. NaN and infinities are allowed (but an
+            objective whose last value is one fails its training job).
 
     Raises:
         SpecError: no metric given, a step that is not an int >= 0, or a value that is not a number.
@@ -134,10 +136,12 @@ def _append(path: str, step: int | None, values: dict[str, float]) -> None:
 
 
 def _json_float(value: float) -> str:
+    """A number as strict JSON: NaN and infinities (which JSON has no literal for) as the strings ``"NaN"``,
+    ``"Infinity"`` and ``"-Infinity"``, which ``float()`` reads back."""
     if value != value:
-        return "NaN"
+        return '"NaN"'
     if value in (float("inf"), float("-inf")):
-        return "Infinity" if value > 0 else "-Infinity"
+        return '"Infinity"' if value > 0 else '"-Infinity"'
     return repr(value)
 
 

@@ -144,7 +144,9 @@ def test_interrupt_then_resume_finishes_with_exactly_max_jobs(tmp_path):
     assert outcome.interrupted
     assert outcome.reason.startswith("Interrupted")
     records = db.list_training_jobs("intr")
-    assert any(r.status is TrainingJobStatus.PENDING for r in records)  # interrupted jobs wait for a rerun
+    interrupted = [r for r in records if r.status is TrainingJobStatus.STOPPED]
+    assert interrupted and all("runs again on `hyperjob resume intr`" in r.failure_reason for r in interrupted)
+    assert not any(r.status in (TrainingJobStatus.PENDING, TrainingJobStatus.IN_PROGRESS) for r in records)
     outcome2 = Tuner(plan, db).run(resume=True)
     assert outcome2.status is TuningJobStatus.COMPLETED
     records = db.list_training_jobs("intr")

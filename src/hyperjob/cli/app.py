@@ -2,6 +2,11 @@
 
 This module is the error boundary: a ``HyperjobError`` becomes one red line and exit code 2 (bad input) or 1
 (a failed run); a traceback is shown only with ``--debug``.
+
+Output: every ``--json`` is strict JSON (no ``NaN``/``Infinity``: a non-finite number is written as null), and
+``export`` writes a non-finite number as an empty cell. A reader that goes away (``hyperjob tune ... | head -1``)
+silences the output and changes nothing else: the command goes on, the tuning job is not harmed, and the exit
+code is the command's own (0 for a completed tuning job).
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import csv
 import functools
 import json
+import math
 import os
 import signal
 import sys
@@ -33,8 +39,24 @@ app = typer.Typer(
 )
 from hyperjob.cli.graph import graph_app  # noqa: E402  (hyperjob graph ...)
 app.add_typer(graph_app, name="graph")
-out = Console()
-err = Console(stderr=True)
+
+
+class _Console(Console):
+    """A rich console that goes quiet when its reader has gone (a closed pipe), instead of rich's default of
+    exiting with code 1: the rest of the output goes to /dev/null and the command finishes as it would."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self.file.fileno())  # so that the interpreter's last flush has nowhere to fail
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):  # not a real file (tests capture it): quiet is enough
+            pass
+
+
+out = _Console()
+err = _Console(stderr=True)
 _state: dict[str, Any] = {"debug": False, "store_retry": None}
 
 DEFAULT_STORE = os.path.join("hyperjob-runs", "hyperjob.db")
@@ -82,6 +104,26 @@ def _main(
 ) -> None:
     _state["debug"] = debug
     _state["store_retry"] = store_retry
+
+
+def finite_json(data: Any) -> Any:
+    """``data`` with every non-finite float (NaN, inf, -inf) replaced by ``None``, for strict JSON.
+
+    >>> finite_json({"a": [1.0, float("inf")], "b": float("nan")})
+    {'a': [1.0, None], 'b': None}
+    """
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {k: finite_json(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [finite_json(v) for v in data]
+    return data
+
+
+def _print_json(data: Any) -> None:
+    """Strict JSON on standard output (``allow_nan=False``: a non-finite number is null)."""
+    out.print_json(data=finite_json(data), default=str, allow_nan=False)
 
 
 def _store_url(store: Optional[str]) -> str:
@@ -148,11 +190,16 @@ def _run(plan: Any, store_url: str, *, resume: bool, quiet: bool) -> None:
     presses = {"n": 0}
 
     def on_signal(signum: int, frame: Any) -> None:
+        # flags only (the Tuner acts on them at its next turn), so every status is still recorded
         presses["n"] += 1
         if presses["n"] == 1:
             tuner.request_stop("Interrupted by the user")
-            err.print("[yellow]stopping the running training jobs... (press Ctrl-C again to kill them)[/yellow]")
-        else:
+            err.print(f"[yellow]stopping the running training jobs (SIGTERM, SIGKILL after "
+                      f"{plan.grace_period_s:g} s)... press Ctrl-C again to kill them now[/yellow]")
+        elif presses["n"] == 2:
+            tuner.request_kill("Interrupted by the user")
+            err.print("[yellow]killing the running training jobs now (SIGKILL)...[/yellow]")
+        else:  # a third time: leave at once; the store may show training jobs InProgress until a resume
             raise KeyboardInterrupt
 
     old_int = signal.signal(signal.SIGINT, on_signal)
@@ -165,7 +212,7 @@ def _run(plan: Any, store_url: str, *, resume: bool, quiet: bool) -> None:
         if hasattr(listener, "close"):
             listener.close()
         db.close()
-    _print_outcome(outcome, plan, store_url)
+    _print_outcome(outcome, plan, store_url)  # a closed stdout only silences it (_Console)
     if outcome.status.value == "Failed":
         raise typer.Exit(1)
     if outcome.interrupted:
@@ -253,6 +300,7 @@ def stop(
 ) -> None:
     """Stop a running tuning job: its running training jobs are stopped, the tuning job ends Stopped."""
     from hyperjob.records import TuningJobStatus
+    from hyperjob.tuner.describe import tuner_holds
 
     db = _open(store)
     try:
@@ -268,7 +316,7 @@ def stop(
             if current.status.terminal:
                 out.print(f"tuning job {name}: {current.status.value} ({current.status_reason})")
                 return
-            if not _lease_alive(db, name):
+            if not tuner_holds(db, name):
                 out.print(_stop_without_tuner(db, current), highlight=False)
                 return
         out.print(f"asked tuning job {name} to stop; its tuner has not finished yet (check `hyperjob describe {name}`).")
@@ -302,14 +350,6 @@ def _stop_without_tuner(db: Any, tuning: Any) -> str:
             f"{ended} training jobs still running were ended).")
 
 
-def _lease_alive(db: Any, name: str) -> bool:
-    """Whether a live tuner holds the tuning job's lease."""
-    from hyperjob._process import holder_is_dead
-
-    holder = db.lease_holder(name)
-    return holder is not None and not holder_is_dead(holder)
-
-
 # ---------------------------------------------------------------------------------------------------- list
 @app.command("list")
 @boundary
@@ -341,7 +381,7 @@ def list_(
     finally:
         db.close()
     if as_json:
-        out.print_json(json.dumps(rows))
+        _print_json(rows)
         return
     if not rows:
         out.print("no tuning jobs in this store.")
@@ -374,7 +414,7 @@ def describe(
     finally:
         db.close()
     if as_json:
-        out.print_json(json.dumps(d, default=str))
+        _print_json(d)
         return
     c = d["TrainingJobStatusCounters"]
     o = d["ObjectiveStatusCounters"]
@@ -387,8 +427,10 @@ def describe(
         f"{c['Stopped']} stopped; objective: {o['Succeeded']} succeeded, {o['Pending']} pending, {o['Failed']} failed",
         f"runtime: {d['ConsumedResources']['RuntimeInSeconds']} s",
     ]
+    if "TunerNote" in d:
+        lines.append(f"[yellow]note[/yellow]: {escape(d['TunerNote'])}")
     if "FailureReason" in d:
-        lines.append(f"[red]failure reason[/red]: {d['FailureReason']}")
+        lines.append(f"[red]failure reason[/red]: {escape(d['FailureReason'])}")
     if "TuningJobCompletionDetails" in d:
         lines.append(f"ended: {d['TuningJobCompletionDetails']['Reason']}")
     best = d.get("BestTrainingJob")
@@ -442,7 +484,7 @@ def trials(
     if limit is not None:
         rows = rows[:limit]
     if as_json:
-        out.print_json(json.dumps({"TrainingJobSummaries": rows}, default=str))
+        _print_json({"TrainingJobSummaries": rows})
         return
     names = sorted({k for r in rows for k in r["TunedHyperParameters"]})
     why = any("StoppingDecision" in r for r in rows)
@@ -505,7 +547,7 @@ def best(
         "ModelDir": str(output_dir / name / b.id / "model"),
     }
     if as_json:
-        out.print_json(json.dumps(result, default=str))
+        _print_json(result)
         return
     out.print(f"{b.id}: {objective.metric} = {b.final_objective:.6g}", highlight=False)
     out.print(f"hyperparameters: {json.dumps(result['HyperParameters'], default=str)}", highlight=False)
@@ -521,7 +563,7 @@ def export(
     store: Optional[str] = typer.Option(None, help=STORE_HELP),
     long: bool = typer.Option(False, "--long", help="One row per metric value instead of one row per training job."),
 ) -> None:
-    """Export every training job with all its metrics as CSV."""
+    """Export every training job with all its metrics as CSV (a NaN or infinite value is an empty cell)."""
     db = _open(store)
     try:
         tuning = db.get_tuning_job(name)
@@ -531,44 +573,70 @@ def export(
         db.close()
     fh = sys.stdout if str(output) == "-" else open(output, "w", newline="")
     try:
-        w = csv.writer(fh)
-        if long:
-            w.writerow(["training_job", "metric", "step", "value", "timestamp"])
-            for r in records:
-                for m in metrics.get(r.id, []):
-                    w.writerow([r.id, m.name, m.step, repr(m.value), m.timestamp])
-            return
-        hp_names = sorted({k for r in records for k in r.config})
-        metric_names = sorted({m.name for ms in metrics.values() for m in ms})
-        w.writerow(
-            ["training_job", "status", "created_at", "started_at", "ended_at", "final_objective", "failure_reason"]
-            + [f"hp:{n}" for n in hp_names]
-            + [f"{n}:last" for n in metric_names]
-            + [f"{n}:best" for n in metric_names]
-            + [f"{n}:count" for n in metric_names]
-        )
-        from hyperjob.tuner.describe import objective_of
-
-        objective = objective_of(tuning)
-        for r in records:
-            by_name: dict[str, list[float]] = {}
-            for m in metrics.get(r.id, []):
-                by_name.setdefault(m.name, []).append(m.value)
-            def best_of(vals: list[float]) -> float:
-                return max(vals) if objective.maximize else min(vals)
-            w.writerow(
-                [r.id, r.status.value, r.created_at, r.started_at or "", r.ended_at or "",
-                 "" if r.final_objective is None else repr(r.final_objective), r.failure_reason or ""]
-                + [json.dumps(r.config.get(n)) if isinstance(r.config.get(n), (list, dict)) else r.config.get(n, "")
-                   for n in hp_names]
-                + [repr(by_name[n][-1]) if n in by_name else "" for n in metric_names]
-                + [repr(best_of(by_name[n])) if n in by_name else "" for n in metric_names]
-                + [len(by_name.get(n, [])) for n in metric_names]
-            )
+        _write_csv(fh, tuning, records, metrics, long)
+        fh.flush()
+    except BrokenPipeError:  # the reader went away (`hyperjob export NAME | head`): nothing more to say
+        if fh is not sys.stdout:
+            raise
+        _silence_stdout()
     finally:
         if fh is not sys.stdout:
             fh.close()
 
+
+def _silence_stdout() -> None:
+    """After a closed pipe: the rest of standard output (and the interpreter's last flush) goes to /dev/null."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
+def _cell(value: Optional[float]) -> str:
+    """A number in a CSV cell, read back exactly by float(); NaN, inf and none are empty."""
+    return "" if value is None or not math.isfinite(value) else repr(value)
+
+
+def _write_csv(fh: Any, tuning: Any, records: list, metrics: dict, long: bool) -> None:
+    w = csv.writer(fh)
+    if long:
+        w.writerow(["training_job", "metric", "step", "value", "timestamp"])
+        for r in records:
+            for m in metrics.get(r.id, []):
+                w.writerow([r.id, m.name, m.step, _cell(m.value), m.timestamp])
+        return
+    hp_names = sorted({k for r in records for k in r.config})
+    metric_names = sorted({m.name for ms in metrics.values() for m in ms})
+    w.writerow(
+        ["training_job", "status", "created_at", "started_at", "ended_at", "final_objective", "failure_reason"]
+        + [f"hp:{n}" for n in hp_names]
+        + [f"{n}:last" for n in metric_names]
+        + [f"{n}:best" for n in metric_names]
+        + [f"{n}:count" for n in metric_names]
+    )
+    from hyperjob.tuner.describe import objective_of
+
+    objective = objective_of(tuning)
+
+    def best_of(vals: list[float]) -> Optional[float]:
+        finite = [v for v in vals if math.isfinite(v)]
+        return (max(finite) if objective.maximize else min(finite)) if finite else None
+
+    for r in records:
+        by_name: dict[str, list[float]] = {}
+        for m in metrics.get(r.id, []):
+            by_name.setdefault(m.name, []).append(m.value)
+        w.writerow(
+            [r.id, r.status.value, r.created_at, r.started_at or "", r.ended_at or "",
+             _cell(r.final_objective), r.failure_reason or ""]
+            + [json.dumps(finite_json(r.config.get(n)), allow_nan=False)
+               if isinstance(r.config.get(n), (list, dict)) else r.config.get(n, "") for n in hp_names]
+            + [_cell(by_name[n][-1]) if n in by_name else "" for n in metric_names]
+            + [_cell(best_of(by_name[n])) if n in by_name else "" for n in metric_names]
+            + [len(by_name.get(n, [])) for n in metric_names]
+        )
 
 def _show_warning(message: Any, category: type, filename: str, lineno: int, file: Any = None,
                   line: Any = None) -> None:

@@ -7,6 +7,7 @@ stdin and answers with events on stdout, one JSON object per line::
     tuner -> {"op": "launch", "id", "argv", "env", "cwd", "log", "state_dir", "attempt", "timeout_s", "grace_s",
               "dirs", "files"}                        the job's directories and files, made before it starts
              {"op": "stop", "id"}                      SIGTERM to the job's group, SIGKILL after its grace period
+             {"op": "stop", "id", "now": true}         SIGKILL to the job's group at once
     tuner <- {"ev": "started", "id", "pid"}
              {"ev": "start_failed", "id", "error", "errno", "strerror"}
              {"ev": "exited", "id", "rc", "stopped", "timed_out", "killed"}
@@ -182,7 +183,7 @@ class Supervisor:
         if job is None:
             return
         if op == "stop":
-            self._stop(job)
+            self._stop(job, now=bool(cmd.get("now")))
 
     def _launch(self, cmd: dict[str, Any]) -> None:
         if os.getppid() != self.tuner_pid:  # the tuner died after it sent this: start nothing for nobody
@@ -224,7 +225,13 @@ class Supervisor:
             pass  # the directory went away: the job still runs and its exit is still told
         self._emit({"ev": "started", "id": job_id, "pid": proc.pid})
 
-    def _stop(self, job: _Job) -> None:
+    def _stop(self, job: _Job, now: bool = False) -> None:
+        if now and not job.killed:  # at once, also when it is already stopping or timing out
+            job.stopped = job.stopped or not job.timed_out
+            job.killed = True
+            job.kill_at = None
+            signal_group(job.proc.pid, signal.SIGKILL)
+            return
         if job.stopped or job.timed_out:
             return
         job.stopped = True

@@ -62,7 +62,8 @@ class MetricsReported:
 @dataclass(frozen=True)
 class Ended:
     """The training job ended: ``Completed`` (exit 0), ``Failed`` (with the log's tail as the reason) or
-    ``Stopped`` (after ``stop``)."""
+    ``Stopped`` (after ``stop``). A ``Completed`` job's reason, when there is one, says what its metric regexes
+    captured that was not a number."""
 
     training_job_id: str
     status: TrainingJobStatus
@@ -99,8 +100,12 @@ class Executor(Protocol):
         """Events since the last call, in order; metric values of a job always precede its ``Ended``."""
         ...
 
-    def stop(self, training_job_id: str) -> None:
-        """Ask the job to stop (SIGTERM, then SIGKILL after the grace period). Its ``Ended`` comes via poll."""
+    def stop(self, training_job_id: str, *, now: bool = False) -> None:
+        """Ask the job to stop (SIGTERM, then SIGKILL after the grace period). Its ``Ended`` comes via poll.
+
+        ``now``: kill it at once, without a grace period (a second Ctrl-C), also when it is already stopping;
+        an executor that cannot kill (threads) stops it as it can.
+        """
         ...
 
     def recover(self, jobs: Sequence[LaunchRequest]) -> dict[str, Recovery]:

@@ -186,9 +186,9 @@ class CallableExecutor:
             out.append(ev)
         return out
 
-    def stop(self, training_job_id: str) -> None:
+    def stop(self, training_job_id: str, *, now: bool = False) -> None:
         """Ask a job to stop: its next ``report()`` raises ``StopTrainingJob``. A queued job ends at once;
-        an unknown or finished one is left alone."""
+        an unknown or finished one is left alone. ``now`` changes nothing: a thread cannot be killed."""
         with self._lock:
             queued = self._queued.pop(training_job_id, None)
             if queued is not None:

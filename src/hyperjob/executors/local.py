@@ -164,8 +164,9 @@ class LocalExecutor:
         events, self._events = self._events, []
         return events
 
-    def stop(self, training_job_id: str) -> None:
-        """Ask a training job to stop: SIGTERM to its process group now, SIGKILL after its grace period.
+    def stop(self, training_job_id: str, *, now: bool = False) -> None:
+        """Ask a training job to stop: SIGTERM to its process group now, SIGKILL after its grace period
+        (``now``: SIGKILL at once, also to a job already stopping).
 
         Its ``Ended(Stopped)`` comes through :meth:`poll`. A queued job ends at once. Stopping a job that already
         ended (or an unknown id) does nothing.
@@ -175,16 +176,16 @@ class LocalExecutor:
             self._events.append(Ended(training_job_id, TrainingJobStatus.STOPPED, "stopped before it started"))
             return
         job = self._running.get(training_job_id)
-        if job is None or job.stop_reason is not None or job.exit is not None:
+        if job is None or (job.stop_reason is not None and not now) or job.exit is not None:
             return
         job.stop_reason = "stop"
         if job.reattached is not None:  # its supervisor takes no orders from us: signal the group ourselves
-            grace = max(0.0, float(job.request.grace_period_s))
+            grace = 0.0 if now else max(0.0, float(job.request.grace_period_s))
             if is_same_alive(job.reattached):
                 signal_group(int(job.reattached["pid"]), signal.SIGTERM if grace > 0 else signal.SIGKILL)
             job.kill_at = time.monotonic() + grace
         else:
-            self._send({"op": "stop", "id": training_job_id})
+            self._send({"op": "stop", "id": training_job_id, **({"now": True} if now else {})})
 
     def recover(self, jobs: Sequence[LaunchRequest]) -> dict[str, Recovery]:
         """Find the training jobs of a tuner that died again (see the module docstring). Call before ``launch``.
@@ -525,8 +526,8 @@ class LocalExecutor:
             status = TrainingJobStatus.STOPPED
             signal_name = "SIGKILL after the grace period" if ended.get("killed") else "SIGTERM"
             reason = f"stopped ({signal_name}); {how}"
-        elif rc == 0:
-            status, reason = TrainingJobStatus.COMPLETED, None
+        elif rc == 0:  # a completed job's reason says which captures were not numbers (the Tuner shows it)
+            status, reason = TrainingJobStatus.COMPLETED, job.parser.unreadable_note()
         else:
             status = TrainingJobStatus.FAILED
             reason = f"{how}.{self._tail(job)}"

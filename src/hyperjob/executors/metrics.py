@@ -6,8 +6,11 @@ Rules for metric definitions (as SageMaker's ``MetricDefinitions``):
   first match is the value. A regex without a capture group is refused (SageMaker refuses it too): the whole
   match (``loss: 0.5``) is rarely a number. One line gives at most one value per metric.
 - The captured text is parsed with ``float()`` after stripping spaces: signs, exponents (``1e-3``,
-  ``-2.5E+04``), ``nan`` and ``inf`` are accepted. Text that is not a number gives no value (no error: logs
-  are noisy); :func:`explain_no_match` says why when asked.
+  ``-2.5E+04``), ``nan`` and ``inf`` are read (``1e400``, beyond a float's range, reads as ``inf``); the Tuner
+  decides what a non-finite value means (an objective that ends non-finite fails its training job). Text that is
+  not a number gives no value (no error: logs are noisy), but the parser keeps what it captured
+  (:attr:`MetricParser.unreadable`) so that a training job without a value can say what was read instead of
+  blaming the regex; :func:`explain_no_match` says why a line gives nothing when asked.
 - The step of a value is the count of earlier values of the same metric in this training job (0, 1, 2, ...).
 - Lines end at ``\\n`` or ``\\r`` (so progress bars that redraw with ``\\r`` are read update by update). A line
   longer than :data:`MAX_LINE_BYTES` is cut there.
@@ -105,6 +108,26 @@ class MetricParser:
         self.definitions = tuple(definitions)
         self._patterns = [(d.name, _compile(d, i)) for i, d in enumerate(self.definitions)]
         self._counts: dict[str, int] = {}
+        #: per metric name: the last text its regex captured that is not a number, and how many times that happened
+        self.unreadable: dict[str, tuple[str, int]] = {}
+
+    def unreadable_note(self) -> str | None:
+        """One sentence on the captures that were not numbers, e.g. "the regex of metric 'loss' matched 'abc'
+        (3 times, the last shown): not a number."; ``None`` when every capture was a number.
+
+        >>> p = MetricParser([MetricDefinition("loss", r"loss=(\\S+)")])
+        >>> p.feed_lines(["loss=abc", "loss=0.5"], timestamp=0.0)[0].value
+        0.5
+        >>> p.unreadable_note()
+        "the regex of metric 'loss' matched 'abc': not a number."
+        """
+        if not self.unreadable:
+            return None
+        parts = []
+        for name, (text, count) in self.unreadable.items():
+            times = f" ({count} times, the last shown)" if count > 1 else ""
+            parts.append(f"the regex of metric {name!r} matched {text[:80]!r}{times}: not a number")
+        return "; ".join(parts) + "."
 
     def feed(self, line: str, timestamp: float | None = None) -> list[MetricValue]:
         """The metric values in one log line (without its line end), with their steps.
@@ -122,6 +145,8 @@ class MetricParser:
                 continue
             value = parse_value(m.group(1))
             if value is None:
+                _text, count = self.unreadable.get(name, ("", 0))
+                self.unreadable[name] = (m.group(1) or "", count + 1)
                 continue
             step = self._counts.get(name, 0)
             self._counts[name] = step + 1
@@ -218,7 +243,8 @@ class ReportFileReader:
             stamp = float(obj.get("time") or time.time())
             if not isinstance(step, int) or isinstance(step, bool) or not isinstance(metrics, dict):
                 raise ValueError("bad shape")
-            values = [MetricValue(str(k), float(v), step, stamp) for k, v in metrics.items()]
+            # report() writes NaN and infinities as the strings "NaN", "Infinity", "-Infinity" (strict JSON)
+            values = [MetricValue(str(k), _report_number(v), step, stamp) for k, v in metrics.items()]
         except (ValueError, KeyError, TypeError, AttributeError):
             self.bad_lines += 1
             return iter(())
@@ -229,6 +255,18 @@ class ReportFileReader:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+
+_NON_FINITE = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
+
+
+def _report_number(value: object) -> float:
+    """A value of a metrics-file line: a JSON number, or one of the strings report() writes for non-finite ones."""
+    if isinstance(value, str):
+        return _NON_FINITE[value]  # KeyError: another string is a bad line
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"not a number: {value!r}")
+    return float(value)
 
 
 # --------------------------------------------------------------------------------------------- validation

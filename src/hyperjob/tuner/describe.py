@@ -1,14 +1,17 @@
 """What ``hyperjob describe`` and ``hyperjob trials`` answer: the store's records, shaped as SageMaker's API.
 
 ``describe_tuning_job`` mirrors ``DescribeHyperParameterTuningJob``; ``list_training_jobs`` mirrors
-``ListTrainingJobsForHyperParameterTuningJob`` (with its sort keys).
+``ListTrainingJobsForHyperParameterTuningJob`` (with its sort keys). Values are as the store holds them; the
+CLI writes them as strict JSON (a non-finite number, which no training job's objective can be, becomes null).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import math
 from typing import Any, Sequence
 
+from hyperjob._process import holder_is_dead
 from hyperjob.errors import SpecError
 from hyperjob.records import DecisionRecord, Objective, TrainingJobRecord, TrainingJobStatus, TuningJobRecord
 from hyperjob.stopping.base import Decision
@@ -101,11 +104,19 @@ def objective_reported_once(store: Store, name: str, records: list[TrainingJobRe
     ]
 
 
+def tuner_holds(store: Store, name: str) -> bool:
+    """Whether a live tuner holds the tuning job's lease (a holder on another machine counts as live until its
+    lease expires: only a process of this machine can be seen to be gone)."""
+    holder = store.lease_holder(name)
+    return holder is not None and not holder_is_dead(holder)
+
+
 def best_training_job(records: list[TrainingJobRecord], objective: Objective) -> TrainingJobRecord | None:
-    """The best completed training job (ties: the earlier one)."""
+    """The best completed training job (ties: the earlier one); a non-finite objective never wins."""
     best = None
     for r in records:
-        if r.status is TrainingJobStatus.COMPLETED and r.final_objective is not None:
+        if (r.status is TrainingJobStatus.COMPLETED and r.final_objective is not None
+                and math.isfinite(r.final_objective)):
             if best is None or objective.is_better(r.final_objective, best.final_objective):
                 best = r
     return best
@@ -181,12 +192,26 @@ def describe_tuning_job(store: Store, name: str) -> dict[str, Any]:
                 "jobs early. Report it every epoch (a log line the metric definition reads, or "
                 "hyperjob.report(step=epoch, ...))."
             )
+    if not tuning.status.terminal:  # hyperjob's addition: is anyone running it?
+        held = tuner_holds(store, name)
+        out["TunerHoldsJob"] = held
+        if not held:
+            out["TunerNote"] = _no_tuner_note(tuning, records)
     reason = tuning.status_reason or ""
     if tuning.status.value == "Failed":
         out["FailureReason"] = reason
     elif reason:
         out["TuningJobCompletionDetails"] = _completion_details(reason, records, objective)
     return out
+
+
+def _no_tuner_note(tuning: TuningJobRecord, records: list[TrainingJobRecord]) -> str:
+    unfinished = sum(1 for r in records if not r.status.terminal)
+    jobs = (f", and so are its {unfinished} unfinished training jobs (they may still run under their supervisor, "
+            "or have ended meanwhile)") if unfinished else ""
+    return (f"no tuner holds this tuning job (its tuner was killed or its lease expired): its status "
+            f"{tuning.status.value} is as last recorded{jobs}. `hyperjob resume {tuning.name}` finds out what "
+            f"became of them and continues; `hyperjob stop {tuning.name}` ends them.")
 
 
 def _config_section(tuning: TuningJobRecord, objective: Objective) -> dict[str, Any]:

@@ -48,6 +48,27 @@ log = logging.getLogger("hyperjob.tuner")
 LEASE_TTL_S = 15.0
 LEASE_RENEW_S = 2.0
 
+#: ``extra`` key of a training job stopped because the tuning job was interrupted (Ctrl-C, a lost lease): the
+#: attempt that was interrupted. Such a job is ``Stopped`` (that is what happened to it) and runs again on resume.
+INTERRUPTED_ATTEMPT = "interrupted_attempt"
+
+
+def was_interrupted(record: TrainingJobRecord) -> bool:
+    """True for a training job whose current attempt was stopped by an interrupt: resume runs it again."""
+    return record.status is TrainingJobStatus.STOPPED and record.extra.get(INTERRUPTED_ATTEMPT) == record.attempt
+
+
+def non_finite_reason(metric: str, step: int, value: float) -> str:
+    """Why a training job whose objective ended non-finite failed (one rule: such a value never counts).
+
+    >>> non_finite_reason("loss", 3, float("nan"))[:64]
+    "the objective metric 'loss' was nan at step 3, which is not a nu"
+    """
+    what = "not a number" if math.isnan(value) else (
+        "not a finite number (a value too large for a float, such as 1e400, reads as inf)")
+    return (f"the objective metric {metric!r} was {value!r} at step {step}, which is {what}; a training job whose "
+            "objective ends non-finite fails and never counts as the best.")
+
 
 class TunerListener:
     """Hooks the Tuner calls from its own thread (the CLI draws progress with them). Override what you need."""
@@ -99,6 +120,8 @@ class _Running:
     # found again on resume (Executor.recover): the metric values the store has already, by (name, step)
     known: collections.Counter[tuple[str, int]] | None = None
     adopted: bool = False  # it ended while no tuner ran: no stop decisions on its values
+    non_finite: tuple[int, float] | None = None  # (step, value) when its last objective value is NaN or inf
+    killed: bool = False  # SIGKILLed at once (a second Ctrl-C)
 
 
 def _default_executor(plan: TuningPlan) -> Executor:
@@ -157,6 +180,7 @@ class Tuner:
         self.runtime_before_s = 0.0
         self._stop_request: tuple[str, TuningJobStatus, bool] | None = None  # (reason, status, rerun running)
         self._stop_lock = threading.Lock()
+        self._kill = False  # a second Ctrl-C: running training jobs are killed at once, without a grace period
         self._strategy_exhausted = False
         self._warned: set[str] = set()
         self.strategy: Any = None
@@ -172,6 +196,13 @@ class Tuner:
         with self._stop_lock:
             if self._stop_request is None:
                 self._stop_request = (reason, TuningJobStatus.STOPPED, interrupted)
+
+    def request_kill(self, reason: str = "Interrupted by the user") -> None:
+        """Stop as :meth:`request_stop` does, but kill the running training jobs at once (SIGKILL, no grace
+        period; a second Ctrl-C). Signal-safe: it only sets flags; the loop acts on them at its next turn, so
+        every status is still recorded (the killed jobs end ``Stopped`` and run again on resume)."""
+        self.request_stop(reason)
+        self._kill = True
 
     @property
     def elapsed_s(self) -> float:
@@ -226,6 +257,9 @@ class Tuner:
             ) from exc
         except BaseException:
             try:
+                if self._kill:  # the shutdown below must not wait a grace period
+                    for job_id in list(self.running):
+                        self.executor.stop(job_id, now=True)
                 self.executor.shutdown()
             finally:
                 self._release()
@@ -308,7 +342,9 @@ class Tuner:
                 )
         records = self.store.list_training_jobs(self.plan.name)
         unfinished = sorted((r for r in records if not r.status.terminal), key=lambda r: r.index)
-        finished = sorted((r for r in records if r.status.terminal), key=lambda r: (r.ended_at or 0, r.index))
+        interrupted = [r for r in records if was_interrupted(r)]  # stopped by Ctrl-C: they run again
+        finished = sorted((r for r in records if r.status.terminal and not was_interrupted(r)),
+                          key=lambda r: (r.ended_at or 0, r.index))
         wanted = self.stopper is not None and finished
         metrics = self.store.get_all_metrics(self.plan.name) if wanted or unfinished else {}
         for r in finished:
@@ -316,7 +352,7 @@ class Tuner:
             self._replay_values(r, metrics.get(r.id, ()))
             self._account_finished(r, replay=True)
         found = self.executor.recover([self._request(r) for r in unfinished]) if unfinished else {}
-        for r in unfinished:
+        for r in sorted(unfinished + interrupted, key=lambda r: r.index):
             how = found.get(r.id, Recovery.LOST)
             if how is Recovery.LOST:
                 fresh = self.store.reset_for_rerun(r.id)
@@ -358,7 +394,7 @@ class Tuner:
         config = dict(record.config)
         offset = None
         for v in values:
-            if v.name == self.plan.objective.metric and not math.isnan(v.value):
+            if v.name == self.plan.objective.metric and math.isfinite(v.value):
                 if offset is None:
                     offset = resource_offset(v.step)
                 resource = v.step + offset
@@ -476,8 +512,12 @@ class Tuner:
         metric = self.plan.objective.metric
         record = run.record
         for i, v in enumerate(values):
-            if v.name != metric or math.isnan(v.value):
+            if v.name != metric:
                 continue
+            if not math.isfinite(v.value):  # told to no one; if it is the last, the training job fails
+                run.non_finite = (v.step, v.value)
+                continue
+            run.non_finite = None
             if run.step_offset is None:
                 run.step_offset = resource_offset(v.step)
             resource = v.step + run.step_offset
@@ -510,8 +550,14 @@ class Tuner:
         job_id = run.record.id
         del self.running[job_id]
         if run.rerun_after_stop and ev.status is not TrainingJobStatus.COMPLETED:
-            fresh = self.store.reset_for_rerun(job_id)  # interrupted: rerun on resume
-            self.records[job_id] = fresh
+            # interrupted: it was stopped (its true status), and resume runs it again (was_interrupted)
+            how = "killed at once (SIGKILL, a second Ctrl-C)" if run.killed else "stopped"
+            why = (f"{how} because the tuning job was interrupted ({self._stop_request[0] if self._stop_request else ''}); "
+                   f"it runs again on `hyperjob resume {self.plan.name}`")
+            mark = {INTERRUPTED_ATTEMPT: run.record.attempt}
+            self.store.set_status(job_id, TrainingJobStatus.STOPPED, why, extra=mark)
+            self.records[job_id] = replace(run.record, status=TrainingJobStatus.STOPPED, failure_reason=why,
+                                           ended_at=time.time(), extra={**run.record.extra, **mark})
             return
         status = ev.status
         reason = ev.reason
@@ -519,6 +565,10 @@ class Tuner:
             reason = run.stop_reason
             if run.complete_on_stop:  # hyperband stopped it at max_resource: it had its whole resource
                 status = TrainingJobStatus.COMPLETED
+        if run.non_finite is not None:  # its objective ended NaN or inf: it fails, whatever its exit
+            why = non_finite_reason(self.plan.objective.metric, *run.non_finite)
+            reason = why if status is not TrainingJobStatus.FAILED or not reason else f"{why}\n{reason}"
+            status = TrainingJobStatus.FAILED
         # a failed training job has no final objective (SageMaker's rule); a stopped one keeps its last value
         value = run.last_objective[1] if run.last_objective and status is not TrainingJobStatus.FAILED else None
         extra = {"objective_step": run.last_objective[0]} if run.last_objective else {}
@@ -544,6 +594,8 @@ class Tuner:
         """Tell the strategy, update counters and completion criteria for a training job that ended."""
         config = dict(record.config)
         value = record.final_objective
+        if value is not None and not math.isfinite(value):  # recorded before non-finite values failed a job
+            value = None
         if record.status is TrainingJobStatus.COMPLETED and value is not None:
             self.strategy.observe(Final(config, value, training_job=record.id))
             if self.best is None or self.plan.objective.is_better(value, self.best.final_objective):
@@ -565,10 +617,14 @@ class Tuner:
         # Failed, or Completed without the objective metric
         if record.status is TrainingJobStatus.COMPLETED:
             self.n_no_objective += 1
+            read = record.failure_reason  # what its regexes captured that was not a number (the executor's note)
             why = (
                 f"training job {record.id} completed without reporting the objective metric "
-                f"{self.plan.objective.metric!r}: check the metric definitions (`hyperjob validate SPEC --log "
-                f"{self._job_dir(record.id) / 'train.log'}`) or call hyperjob.report({self.plan.objective.metric}=...)"
+                f"{self.plan.objective.metric!r}: "
+                + (f"{read} Fix what the program prints for it (or the regex: " if read else
+                   "check the metric definitions (")
+                + f"`hyperjob validate SPEC --log {self._job_dir(record.id) / 'train.log'}`) or call "
+                f"hyperjob.report({self.plan.objective.metric}=...)"
             )
             if not replay:
                 self._warn(why, once_key="no-objective")
@@ -595,9 +651,10 @@ class Tuner:
         )
         if with_value == 0 and bad >= plan.fail_fast_window:
             if self.n_no_objective and not self.n_failed:
+                read = f" The last one, {record.id}: {record.failure_reason}" if record.failure_reason else ""
                 why = (
                     f"none of the first {bad} training jobs reported the objective metric "
-                    f"{plan.objective.metric!r}. Check the metric definitions against the log "
+                    f"{plan.objective.metric!r}.{read} Check the metric definitions against the log "
                     f"(`hyperjob validate SPEC --log {self._job_dir(record.id) / 'train.log'}`)."
                 )
             else:
@@ -620,7 +677,11 @@ class Tuner:
             if run.stop_reason is None:
                 run.stop_reason = f"stopped by the tuning job: {reason}"
                 run.rerun_after_stop = rerun
-                self.executor.stop(run.record.id)
+                if not self._kill:
+                    self.executor.stop(run.record.id)
+            if self._kill and not run.killed:  # a second Ctrl-C: also those already stopping, at once
+                run.killed = True
+                self.executor.stop(run.record.id, now=True)
 
     def _maybe_renew(self) -> None:
         """Every few seconds: renew the lease, add the runtime consumed, and look for `hyperjob stop`."""
@@ -641,7 +702,16 @@ class Tuner:
 
     def _finish(self, status: TuningJobStatus, reason: str) -> TuningOutcome:
         rerun_later = self._stop_request is not None and self._stop_request[2]
-        if not rerun_later:  # training jobs queued to run again that never will: they end Stopped
+        if self._kill:
+            reason += "; the running training jobs were killed at once (SIGKILL)"
+        if rerun_later:  # queued to run again and interrupted first: Stopped too, and resume runs them again
+            for record in self.reruns:
+                why = f"interrupted before it ran again ({reason}); it runs again on `hyperjob resume {self.plan.name}`"
+                mark = {INTERRUPTED_ATTEMPT: record.attempt}
+                self.store.set_status(record.id, TrainingJobStatus.STOPPED, why, extra=mark)
+                self.records[record.id] = replace(record, status=TrainingJobStatus.STOPPED, failure_reason=why,
+                                                  ended_at=time.time(), extra={**record.extra, **mark})
+        else:  # training jobs queued to run again that never will: they end Stopped
             for record in self.reruns:
                 why = f"stopped before it ran again: {reason}"
                 self.store.set_status(record.id, TrainingJobStatus.STOPPED, why)

@@ -36,11 +36,17 @@ def test_report_appends_json_lines_with_steps(metrics_file) -> None:
     report(loss=float("nan"))  # no step: the number of earlier calls
     report(**{'val "loss"\n': -1.5e-300, "é": float("inf")})
     lines = metrics_file.read_text().splitlines()
-    first, second, third = (json.loads(line) for line in lines)
+
+    def strict(name: str) -> None:
+        raise ValueError(f"not strict JSON: {name}")
+
+    first, second, third = (json.loads(line, parse_constant=strict) for line in lines)
     assert first["step"] == 3 and first["metrics"] == {"loss": 0.25, "acc": 1.0}
     assert isinstance(first["time"], float) and first["time"] > 1e9
-    assert second["step"] == 1 and math.isnan(second["metrics"]["loss"])
-    assert third["metrics"] == {'val "loss"\n': -1.5e-300, "é": math.inf}
+    assert second["step"] == 1 and second["metrics"]["loss"] == "NaN"  # strict JSON: non-finite as a string
+    assert third["metrics"] == {'val "loss"\n': -1.5e-300, "é": "Infinity"}
+    values = ReportFileReader(metrics_file).read()  # and read back as the floats they were
+    assert math.isnan(values[2].value) and values[4].value == math.inf and values[3].value == -1.5e-300
 
 
 def test_report_lines_are_read_back_by_the_executor_reader(metrics_file) -> None:
