@@ -327,3 +327,23 @@ def test_optimizers_use_their_hyperparameters(optimizer: str) -> None:
     else:
         assert isinstance(opt, torch.optim.RMSprop)
         assert (group["alpha"], group["eps"], group["weight_decay"]) == (0.95, 1e-6, 0)
+
+
+class _Crafted:
+    """A pickle that would create a file when unpickled (what a crafted checkpoint could do, harmlessly)."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def test_a_crafted_pickle_checkpoint_is_refused_and_runs_nothing(digits: Path, tmp_path: Path) -> None:
+    ck = tmp_path / "ck"
+    ck.mkdir()
+    marker = tmp_path / "code-ran"
+    torch.save({"epochs_done": 1, "payload": _Crafted(marker)}, ck / "checkpoint-epoch-0001.pt")
+    with pytest.raises(SpecError, match=r"holds objects other than tensors and plain data, so it is not loaded"):
+        train(tiny(epochs=2), paths(digits, checkpoint_dir=str(ck)), report=Reports())
+    assert not marker.exists()

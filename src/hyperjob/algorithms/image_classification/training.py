@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import random
 import time
 from dataclasses import dataclass, field
@@ -364,7 +365,7 @@ def _load_pretrained(trainer: Trainer, paths: Paths, hp: ImageClassificationHype
         path = found[0]
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError, ValueError) as exc:
+    except (OSError, RuntimeError, ValueError, pickle.UnpicklingError) as exc:
         raise SpecError(f"cannot read pretrained weights from {str(path)!r}: {exc}. Give a torch state dict file.",
                         path="channels.pretrained") from None
     if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
@@ -461,7 +462,15 @@ def train(hp: ImageClassificationHyperparameters, paths: Paths,
     if checkpoint_dir is not None and checkpoint_dir.is_dir():
         found = _checkpoints(checkpoint_dir)
         if found:
-            state = torch.load(found[-1], map_location=device, weights_only=False)
+            try:  # weights only: a crafted pickle in a user-set folder must not run code
+                state = torch.load(found[-1], map_location=device, weights_only=True)
+            except pickle.UnpicklingError as exc:
+                raise SpecError(
+                    f"the checkpoint {str(found[-1])!r} holds objects other than tensors and plain data, so it is "
+                    f"not loaded (torch.load with weights_only=True refused it: {str(exc).splitlines()[0]}). "
+                    "hyperjob's checkpoints never do; delete the file or use an empty checkpoint directory.",
+                    path="checkpoint_dir",
+                ) from None
             saved = state.get("hyperparameters", {})
             current = hp.to_json()
             changed = [k for k in _SHAPE_KEYS if saved.get(k) != current.get(k)]
