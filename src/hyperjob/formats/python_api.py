@@ -27,6 +27,7 @@ import os
 from typing import Any, Callable, Mapping, Sequence
 
 from hyperjob.errors import SpecError
+from hyperjob.formats._base import name_the_range, range_named_by
 from hyperjob.formats._range_spec import RangeSpec
 from hyperjob.formats.spec import TuningJobSpec, space_from_parts
 from hyperjob.space import CategoricalRange, ContinuousRange, DiscreteRange, IntegerRange, SearchSpace
@@ -107,8 +108,11 @@ def python_space(space: SearchSpace | Mapping[str, Any], max_jobs: int | None = 
     """
     if isinstance(space, SearchSpace):
         return space
-    ranges, static = split_space(space)
-    built = space_from_parts(ranges, static, max_jobs)
+    try:
+        ranges, static = split_space(space)
+        built = space_from_parts(ranges, static, max_jobs)
+    except SpecError as exc:  # named as the spec names it (TuningJobSpec.model_validate): one message either way
+        raise name_the_range(exc, range_named_by(exc.path, space)) from None
     if max_jobs is None:
         tiered = [r.name for r in built.ranges if r.tier is not None]
         if tiered:

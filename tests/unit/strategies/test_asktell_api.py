@@ -254,16 +254,16 @@ P = r"^hyperparameter_ranges\.p"  # where the errors of the dict form are locate
 @pytest.mark.parametrize(
     "item, match",
     [
-        ({"type": "float", "min": 0, "max": "1"}, P + r"\.max_value: "),
-        ({"type": "weird", "min": 0, "max": 1}, P + r"\.type: must be one of 'continuous', 'integer'"),
-        ({"type": "continuous", "min": 0, "maximum": 1}, P + r"\.maximum: unknown field 'maximum'"),
-        ({"type": "continuous", "min": 0}, P + r"\.max_value: a continuous range needs max_value"),
-        ({"type": "integer", "min": 0, "min_value": 1, "max": 3}, P + r"\.min: both 'min' \(0\) and 'min_value'"),
-        ({"type": "categorical", "values": [1, 2], "min": 0}, P + r"\.min_value: min_value does not apply to a categ"),
-        ({"type": "categorical"}, P + r"\.values: a categorical range needs values"),
-        ({"type": "continuous", "min": 1, "max": 0}, P + r"(\.\w+)?: min_value must be less than max_value"),
-        ({"type": "continuous", "min": 0.0, "max": 1, "scaling": "log"}, P + r"\.scaling: scaling 'logarithmic' needs"),
-        ({"min": 1, "max": 8, "inc_strategy": "power2", "scaling": "log"}, P + r"\.scaling: .*an increment strategy"),
+        ({"type": "float", "min": 0, "max": "1"}, P + r"\.max_value: the range of 'p': "),
+        ({"type": "weird", "min": 0, "max": 1}, P + r"\.type: the range of 'p': must be one of 'continuous', 'integer'"),
+        ({"type": "continuous", "min": 0, "maximum": 1}, P + r"\.maximum: the range of 'p': unknown field 'maximum'"),
+        ({"type": "continuous", "min": 0}, P + r"\.max_value: the range of 'p': a continuous range needs max_value"),
+        ({"type": "integer", "min": 0, "min_value": 1, "max": 3}, P + r"\.min: the range of 'p': both 'min' \(0\) and 'min_value'"),
+        ({"type": "categorical", "values": [1, 2], "min": 0}, P + r"\.min_value: the range of 'p': min_value does not apply to a categ"),
+        ({"type": "categorical"}, P + r"\.values: the range of 'p': a categorical range needs values"),
+        ({"type": "continuous", "min": 1, "max": 0}, P + r"(\.\w+)?: the range of 'p': min_value must be less than max_value"),
+        ({"type": "continuous", "min": 0.0, "max": 1, "scaling": "log"}, P + r"\.scaling: the range of 'p': scaling 'logarithmic' needs"),
+        ({"min": 1, "max": 8, "inc_strategy": "power2", "scaling": "log"}, P + r"\.scaling: the range of 'p': .*an increment strategy"),
     ],
 )
 def test_range_errors_are_the_specs(item: dict, match: str) -> None:
