@@ -257,6 +257,21 @@ class AshaMethod:
         self.rungs[RUNGS.index(epoch)].append((value, job.values[0], job))
 
 
+class PromotingMethod(AskTellMethod):
+    """hyperjob ``hyperband`` with ``promotions: true`` through ``AskTell``: a suggestion trains to its ``until``
+    (its rung), pauses there (``tell`` answers ``pause``), and comes back from ``ask()`` with ``resume_from`` when
+    it is promoted: the simulator resumes it from that epoch, so a promoted job trains only the epochs beyond it."""
+
+    def next_work(self) -> Work:
+        s = self.at.ask()
+        return Work(s, self.table.nearest(s.config), start=s.resume_from or 0, until=s.until or MAX_EPOCHS)
+
+
+def _hb_promote(table: Table, seed: int, **settings: Any) -> PromotingMethod:
+    return PromotingMethod(table, seed, "hyperband", min_resource=1, max_resource=MAX_EPOCHS,
+                           reduction_factor=ETA, promotions=True, **settings)
+
+
 def _hb(table: Table, seed: int, **settings: Any) -> AskTellMethod:
     return AskTellMethod(table, seed, "hyperband", min_resource=1, max_resource=MAX_EPOCHS, reduction_factor=ETA,
                          **settings)
@@ -279,6 +294,9 @@ METHODS: dict[str, tuple[Callable[[Table, int], Method], str]] = {
     "random_full": (lambda t, s: AskTellMethod(t, s, "random"), "hyperjob random, early stopping off (reference)"),
     "hb_default": (lambda t, s: _hb(t, s), "hyperjob hyperband, its default model"),
     "hb_random": (lambda t, s: _hb(t, s, model="random"), "hyperjob hyperband, model random"),
+    "hb_promote": (lambda t, s: _hb_promote(t, s, model="random"),
+                   "hyperjob hyperband, promotions: true (pause/resume), model random"),
+    "hb_promote_bayes": (lambda t, s: _hb_promote(t, s), "hyperjob hyperband, promotions: true, model bayesian"),
     "random_auto": (lambda t, s: AskTellMethod(t, s, "random", early_stopping="auto"),
                     "hyperjob random + early_stopping auto"),
     "bayes_auto": (lambda t, s: AskTellMethod(t, s, "bayesian", early_stopping="auto"),
