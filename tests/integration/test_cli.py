@@ -13,15 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from _cli import hj
+
 PROGRAM = str(Path(__file__).parents[1] / "fixtures" / "programs" / "steps.py")
-
-
-def hj(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "hyperjob", *args], cwd=cwd, capture_output=True, text=True,
-                          env={**os.environ, "COLUMNS": "200"}, timeout=300)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
-    return proc
 
 
 JOB_YAML = f"""

@@ -19,19 +19,12 @@ import pytest
 import hyperjob
 from hyperjob.records import TrainingJobStatus
 from hyperjob.store import open_store
+from _cli import hj
 
 PROGRAMS = Path(__file__).parents[1] / "fixtures" / "programs"
 BAD_METRIC = str(PROGRAMS / "bad_metric.py")
 HELD_LEDGER = str(PROGRAMS / "held_ledger.py")
 UNFINISHED = {"InProgress", "Pending", "Stopping"}
-
-
-def hj(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "hyperjob", *args], cwd=cwd, capture_output=True, text=True,
-                          env={**os.environ, "COLUMNS": "200"}, timeout=300)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
-    return proc
 
 
 def strict_json(text: str):
