@@ -299,55 +299,39 @@ def stop(
     wait_s: float = typer.Option(30.0, "--wait", help="Seconds to wait for the tuner to stop."),
 ) -> None:
     """Stop a running tuning job: its running training jobs are stopped, the tuning job ends Stopped."""
-    from hyperjob.records import TuningJobStatus
-    from hyperjob.tuner.describe import tuner_holds
+    from hyperjob.tuner.stop import stop_tuning_job
 
     db = _open(store)
     try:
-        tuning = db.get_tuning_job(name)
-        if tuning.status.terminal:
-            out.print(f"tuning job {name} is already {tuning.status.value}.")
-            return
-        db.set_tuning_job_status(name, TuningJobStatus.STOPPING, "Stop requested by `hyperjob stop`")
-        deadline = time.time() + wait_s
-        while time.time() < deadline:
-            time.sleep(0.5)
-            current = db.get_tuning_job(name)
-            if current.status.terminal:
-                out.print(f"tuning job {name}: {current.status.value} ({current.status_reason})")
-                return
-            if not tuner_holds(db, name):
-                out.print(_stop_without_tuner(db, current), highlight=False)
-                return
-        out.print(f"asked tuning job {name} to stop; its tuner has not finished yet (check `hyperjob describe {name}`).")
+        out.print(stop_tuning_job(db, name, wait_s=wait_s), highlight=False)
     finally:
         db.close()
 
 
-def _stop_without_tuner(db: Any, tuning: Any) -> str:
-    """No tuner runs the tuning job: a tuner that launches nothing finds its training jobs again through the
-    executor (those that ended meanwhile keep their result), ends those still running, and records it all."""
-    from hyperjob.formats.spec import TuningJobSpec
-    from hyperjob.records import TrainingJobStatus, TuningJobStatus
-    from hyperjob.tuner.loop import Tuner
-    from hyperjob.tuner.plan import TuningPlan
-
-    reason = "Stopped by `hyperjob stop` (no tuner was running)"
+# ---------------------------------------------------------------------------------------------------- dashboard
+@app.command()
+@boundary
+def dashboard(
+    store: Optional[str] = typer.Option(None, help=STORE_HELP),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind; any other than loopback needs a token."),
+    port: int = typer.Option(8000, "--port", help="Port to listen on."),
+    token: Optional[str] = typer.Option(
+        None, "--token", envvar="HYPERJOB_DASHBOARD_TOKEN", help="Access token (16+ characters; env "
+        "HYPERJOB_DASHBOARD_TOKEN). Generated and printed when --host is not loopback; given, it is required on "
+        "loopback too."),
+) -> None:
+    """Watch, understand and compare tuning jobs in the browser (docs/dashboard.md)."""
     try:
-        spec: Any = TuningJobSpec.from_json(dict(tuning.spec))
-    except HyperjobError:  # not a spec this version reads: nothing to find its training jobs' processes with
-        spec = None
-    if spec is None or spec.program_is_function:  # a function's training jobs ended with the tuner's process
-        for record in db.list_training_jobs(tuning.name):
-            if not record.status.terminal:
-                db.set_status(record.id, TrainingJobStatus.STOPPED, f"stopped: {reason}")
-        db.set_tuning_job_status(tuning.name, TuningJobStatus.STOPPED, reason)
-        return f"tuning job {tuning.name}: Stopped (no tuner was running)."
-    outcome = Tuner(TuningPlan.from_spec(spec), db).run(resume=True, stop_reason=reason)
-    ended = sum(1 for r in outcome.training_jobs if r.status is TrainingJobStatus.STOPPED
-                and (r.failure_reason or "").startswith("stopped by the tuning job"))
-    return (f"tuning job {tuning.name}: {outcome.status.value} (no tuner was running; "
-            f"{ended} training jobs still running were ended).")
+        from hyperjob.dashboard.app import serve
+    except ImportError as exc:
+        raise TuningJobError(f"the dashboard needs FastAPI, uvicorn and plotly ({exc}): "
+                             "pip install 'hyperjob[dashboard]'") from None
+
+    def ready(url: str) -> None:
+        out.print(f"hyperjob dashboard on {url}  (store {_store_url(store)}; Ctrl-C ends it)", highlight=False,
+                  soft_wrap=True)
+
+    serve(_store_url(store), host=host, port=port, token=token, retry_s=_state["store_retry"], on_ready=ready)
 
 
 # ---------------------------------------------------------------------------------------------------- list

@@ -70,6 +70,11 @@ class Store(Protocol):
     def get_metrics(self, training_job_id: str) -> list[MetricValue]: ...
     def get_all_metrics(self, tuning_job: str) -> dict[str, list[MetricValue]]: ...
 
+    # summaries (one query, for pages that show many tuning jobs)
+    def tally_training_jobs(
+        self,
+    ) -> dict[str, dict[TrainingJobStatus, tuple[int, float | None, float | None]]]: ...  # name -> status -> (n, min, max)
+
     # outages: a store that rides out an unreachable database tells this listener about each one (called from
     # the thread whose call met it; None: the log). The Tuner passes its listener's on_warning.
     def set_outage_listener(self, listener: Callable[[str], None] | None) -> None: ...

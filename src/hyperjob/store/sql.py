@@ -43,7 +43,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence, TypeVar
 
-from sqlalchemy import URL, and_, bindparam, delete, func, insert, or_, select, text, update
+from sqlalchemy import URL, and_, bindparam, case, delete, func, insert, or_, select, text, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session, sessionmaker
@@ -1090,3 +1090,29 @@ class SqlStore:
                 if row is not None:
                     kept.append(self._decision_record(row))
             return result
+
+    # ------------------------------------------------------------------------------------------ summaries
+    @_retried
+    def tally_training_jobs(self) -> dict[str, dict[TrainingJobStatus, tuple[int, float | None, float | None]]]:
+        """Every tuning job's training jobs counted by status, in one query (the dashboard's list page).
+
+        Returns:
+            tuning job name -> status -> ``(count, lowest, highest)``, where lowest and highest are the extremes
+            of the finite final objectives of the training jobs with that status (``None`` when none has one).
+            A tuning job without training jobs is not a key.
+        """
+        finite = TrainingJob.final_objective.between(-1.7976931348623157e308, 1.7976931348623157e308)
+        with self._transaction("count the training jobs of every tuning job") as session:
+            rows = session.execute(
+                select(
+                    TrainingJob.tuning_job,
+                    TrainingJob.status,
+                    func.count(),
+                    func.min(case((finite, TrainingJob.final_objective))),
+                    func.max(case((finite, TrainingJob.final_objective))),
+                ).group_by(TrainingJob.tuning_job, TrainingJob.status)
+            ).all()
+        result: dict[str, dict[TrainingJobStatus, tuple[int, float | None, float | None]]] = {}
+        for tuning_job, status, count, lowest, highest in rows:
+            result.setdefault(tuning_job, {})[TrainingJobStatus(status)] = (int(count), lowest, highest)
+        return result
