@@ -202,3 +202,32 @@ def s3_env(s3_server: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3"):
         monkeypatch.delenv(name, raising=False)
     return s3_server
+
+
+# Ray (owned by the Ray executor's area)
+# ---------------------------------------
+# ``ray_cluster`` (session): ONE real local Ray cluster of two nodes for the whole test session
+# (``ray.cluster_utils.Cluster``, on 127.0.0.1 only), and this process connected to it. The head has 2 CPUs and the
+# resource ``head``; the worker node has 2 CPUs, one (fake) GPU and the resource ``worker``. A test may add nodes of
+# its own (and remove them); it must leave these two. Only this cluster's processes are stopped at the end.
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[Any]:
+    from types import SimpleNamespace
+
+    for key, value in {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_AUTH_MODE": "disabled",
+                       "RAY_USAGE_STATS_ENABLED": "0"}.items():
+        os.environ.setdefault(key, value)
+    ray = pytest.importorskip("ray", reason="pip install 'hyperjob[ray]'")
+    from ray.cluster_utils import Cluster
+
+    store = 80 * 2**20
+    cluster = Cluster(initialize_head=True, head_node_args={
+        "num_cpus": 2, "resources": {"head": 1}, "object_store_memory": store, "include_dashboard": False})
+    worker = cluster.add_node(num_cpus=2, num_gpus=1, resources={"worker": 1}, object_store_memory=store)
+    try:
+        ray.init(address=cluster.address, logging_level="ERROR", log_to_driver=False)
+        cluster.wait_for_nodes()
+        yield SimpleNamespace(cluster=cluster, worker=worker, address=cluster.address, object_store_memory=store)
+    finally:
+        ray.shutdown()
+        cluster.shutdown()

@@ -1,7 +1,7 @@
 """One suite for every executor: the behaviour the Tuner relies on, whatever runs the training jobs.
 
-Each case runs the same training program in two forms: a script (local processes) and a Python function (in
-process). Both read the hyperparameter ``mode`` and report the metric ``loss``.
+Each case runs the same training program in two forms: a script (local processes, and processes on a real
+two-node Ray cluster) and a Python function (in process). Both read the hyperparameter ``mode`` and report the metric ``loss``.
 """
 
 from __future__ import annotations
@@ -100,12 +100,18 @@ class Harness:
         return events
 
 
-@pytest.fixture(params=["local", "callable"])
+@pytest.fixture(params=["local", "callable", "ray"])
 def harness(request: pytest.FixtureRequest, tmp_path: Path):
-    if request.param == "local":
+    if request.param in ("local", "ray"):
         script = tmp_path / "train.py"
         script.write_text(textwrap.dedent(SCRIPT))
-        executor: Executor = LocalExecutor()
+        if request.param == "local":
+            executor: Executor = LocalExecutor()
+        else:  # the session's two-node cluster (tests/conftest.py), this process connected to it
+            request.getfixturevalue("ray_cluster")
+            from hyperjob.executors.ray import RayExecutor
+
+            executor = RayExecutor(cpus=0.5)
         program = Program(command=(sys.executable, str(script)))
     else:
         executor = CallableExecutor(max_workers=4)

@@ -63,12 +63,14 @@ class MetricsReported:
 class Ended:
     """The training job ended: ``Completed`` (exit 0), ``Failed`` (with the log's tail as the reason) or
     ``Stopped`` (after ``stop``). A ``Completed`` job's reason, when there is one, says what its metric regexes
-    captured that was not a number."""
+    captured that was not a number. ``retryable``: it failed for a reason outside the training program (its
+    node was lost), so the Tuner runs it again where the spec's retry policy allows."""
 
     training_job_id: str
     status: TrainingJobStatus
     reason: str | None = None
     exit_code: int | None = None
+    retryable: bool = False
 
 
 ExecutorEvent = Union[Started, MetricsReported, Ended]
