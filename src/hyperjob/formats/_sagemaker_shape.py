@@ -327,8 +327,8 @@ DEFINITION = Struct(
             required=("S3Uri",),
             ignored=True,
         ),
-        "RetryStrategy": Struct(members={"MaximumRetryAttempts": Int(min=1, max=30)},
-                                required=("MaximumRetryAttempts",), ignored=True),
+        "RetryStrategy": Struct(members={"MaximumRetryAttempts": Int(min=1, max=30)},  # -> retry.max_retry_attempts
+                                required=("MaximumRetryAttempts",)),
         "Environment": Map(key=ENV_NAME, value=Str(max_len=512), max_items=48, what="environment variables"),
     }
 )

@@ -215,6 +215,8 @@ class _Reader:
             "completion": self._completion(config),
             "random_seed": config.get("RandomSeed"),
             "warm_start": self._warm_start(),
+            # RetryStrategy: a training job whose node was lost runs again, at most this many times
+            "retry": {"max_retry_attempts": (definition.get("RetryStrategy") or {}).get("MaximumRetryAttempts", 0)},
             "source_format": "sagemaker",
         }
         self._objective_vs_metrics(objective, metric_definitions, objpath, definition, defpath)

@@ -63,11 +63,14 @@ __all__ = [
     "NUMBER_REGEX",
     "CompletionSpec",
     "EarlyStoppingSpec",
+    "ExecutorSpec",
     "LimitsSpec",
     "MetricDefinitionSpec",
     "ObjectiveSpec",
     "ProgramSpec",
     "RangeSpec",
+    "ResourcesSpec",
+    "RetrySpec",
     "StrategySpec",
     "TuningJobSpec",
     "WarmStartSpec",
@@ -445,6 +448,79 @@ def _resolve_early_stopping(value: "str | EarlyStoppingSpec") -> MedianRule | No
     return MedianRule() if value == "auto" else None
 
 
+class ResourcesSpec(StrictModel):
+    """What each training job needs (docs/cluster.md). The Ray executor places each job on a node where all of
+    it is free; the local executor shares this machine's GPUs by ``gpus`` (a share such as 0.25 puts up to 4
+    training jobs on one GPU; a whole number gives that many GPUs to one job alone) and ignores the rest.
+
+    Attributes:
+        cpus: CPU cores (> 0, fractions allowed; default 1).
+        gpus: a share of one GPU (0 < gpus < 1) or a whole number of GPUs (default 0).
+        memory_mb: memory, in MiB (Ray's ``memory`` resource).
+        custom: Ray custom resources, name -> amount (e.g. ``{spot: 1}``).
+    """
+
+    cpus: float = Field(default=1.0, gt=0, allow_inf_nan=False)
+    gpus: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    memory_mb: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    custom: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("gpus")
+    @classmethod
+    def _gpus(cls, value: float) -> float:
+        from hyperjob.executors.gpus import check_gpu_request
+
+        check_gpu_request(value, path="")  # one owner of the rule: the GPU allocator
+        return value
+
+    @field_validator("custom")
+    @classmethod
+    def _custom(cls, value: dict[str, float]) -> dict[str, float]:
+        for name, amount in value.items():
+            if not name or name in ("CPU", "GPU", "memory") or not (amount > 0):
+                raise SpecError(
+                    f"custom resource {name!r}: {amount!r} is not a custom resource request. Give a name other "
+                    "than CPU, GPU or memory (use cpus, gpus, memory_mb for those) and an amount > 0.",
+                    path=name or "custom",
+                )
+        return value
+
+
+class ExecutorSpec(StrictModel):
+    """Where the training jobs run: ``local`` processes (default) or a ``ray`` cluster.
+
+    Attributes:
+        type: ``local`` or ``ray``.
+        address: the Ray cluster (``host:port``, ``ray://host:10001`` or ``auto``); left out: a private local
+            cluster started for the tuning job. Only with ``type: ray``.
+    """
+
+    type: Literal["local", "ray"] = "local"
+    address: str | None = None
+
+    @model_validator(mode="after")
+    def _address_needs_ray(self) -> "ExecutorSpec":
+        if self.address is not None and self.type != "ray":
+            raise SpecError(
+                f"address {self.address!r} is for a Ray cluster, but the executor is {self.type!r}. Set type: ray, "
+                "or remove address.",
+                path="address",
+            )
+        return self
+
+
+class RetrySpec(StrictModel):
+    """Running a training job again when it failed for a reason outside the program (its Ray node was lost),
+    as SageMaker's ``RetryStrategy`` does.
+
+    Attributes:
+        max_retry_attempts: how many times one training job is run again (0 to 30, SageMaker's
+            ``MaximumRetryAttempts``; default 0: never).
+    """
+
+    max_retry_attempts: int = Field(default=0, ge=0, le=30)
+
+
 class WarmStartSpec(StrictModel):
     """Warm start from earlier tuning jobs (parsed now; the rules are checked against the store later).
 
@@ -509,6 +585,9 @@ class TuningJobSpec(StrictModel):
     store: str | None = None
     output_dir: str = "hyperjob-runs"
     warm_start: WarmStartSpec | None = None
+    executor: ExecutorSpec = Field(default_factory=ExecutorSpec)  # where training jobs run (docs/cluster.md)
+    resources: ResourcesSpec = Field(default_factory=ResourcesSpec)
+    retry: RetrySpec = Field(default_factory=RetrySpec)
     source_format: SourceFormat = "native"
     warnings: list[str] = Field(default_factory=list)
 

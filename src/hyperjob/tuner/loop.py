@@ -18,6 +18,7 @@ from __future__ import annotations
 import collections
 import logging
 import math
+import os
 import threading
 import time
 import uuid
@@ -45,7 +46,7 @@ from hyperjob.tuner.plan import TuningPlan
 
 log = logging.getLogger("hyperjob.tuner")
 
-LEASE_TTL_S = 15.0
+LEASE_TTL_S = float(os.environ.get("HYPERJOB_LEASE_TTL_S") or 15.0)  # a dead tuner's lease expires after this
 LEASE_RENEW_S = 2.0
 
 #: ``extra`` key of a training job stopped because the tuning job was interrupted (Ctrl-C, a lost lease): the
@@ -133,6 +134,16 @@ def _default_executor(plan: TuningPlan) -> Executor:
         # with a stopper, each report waits for the decision on it (stops land on the value they were made on)
         stops = stopping_rule(plan.strategy, plan.early_stopping) is not None
         return CallableExecutor(max_workers=plan.max_parallel_jobs, wait_for_decisions=stops)
+    resources = plan.resources
+    if plan.executor is not None and plan.executor.type == "ray":
+        from hyperjob.executors.ray import RayExecutor
+
+        return RayExecutor(plan.executor.address, **({} if resources is None else dict(
+            cpus=resources.cpus, gpus=resources.gpus, memory_mb=resources.memory_mb, custom=resources.custom)))
+    if resources is not None and resources.gpus:  # GPUs shared by the training jobs (CUDA_VISIBLE_DEVICES)
+        from hyperjob.executors.local_gpus import GpuLocalExecutor
+
+        return GpuLocalExecutor(resources.gpus)
     from hyperjob.executors.local import LocalExecutor
 
     return LocalExecutor()
@@ -249,6 +260,9 @@ class Tuner:
                 self._warn(w)
             self.listener.on_start(self)
             outcome = self._loop()
+        except LeaseError:  # lost to another tuner while running: its training jobs are that tuner's now
+            self.executor.detach()
+            raise
         except StoreUnavailableError as exc:  # past the store's retry bound: leave the training jobs running
             self.executor.detach()  # they run to their end under their supervisor; resume adopts them
             raise StoreUnavailableError(
@@ -549,6 +563,8 @@ class Tuner:
     def _on_ended(self, run: _Running, ev: Ended) -> None:
         job_id = run.record.id
         del self.running[job_id]
+        if ev.retryable and ev.status is TrainingJobStatus.FAILED and self._retry(run.record, ev.reason):
+            return
         if run.rerun_after_stop and ev.status is not TrainingJobStatus.COMPLETED:
             # interrupted: it was stopped (its true status), and resume runs it again (was_interrupted)
             how = "killed at once (SIGKILL, a second Ctrl-C)" if run.killed else "stopped"
@@ -635,6 +651,21 @@ class Tuner:
         if not replay:
             self._check_failures(record)
 
+    def _retry(self, record: TrainingJobRecord, reason: str | None) -> bool:
+        """A training job that failed outside its program (its node was lost): record the failure and queue it to
+        run again (a new attempt) if the retry policy allows another; True if it was queued."""
+        retries = int(record.extra.get("retries") or 0)
+        if retries >= self.plan.max_retry_attempts:
+            return False
+        mark = {"retries": retries + 1, "retried_after": _short(reason, 500)}
+        self.store.set_status(record.id, TrainingJobStatus.FAILED, reason, extra=mark)
+        fresh = self.store.reset_for_rerun(record.id)
+        self.records[record.id] = fresh
+        self.reruns.append(fresh)
+        self._warn(f"training job {record.id} runs again (retry {retries + 1} of {self.plan.max_retry_attempts}): "
+                   f"{_short(reason, 200)}")
+        return True
+
     def _check_failures(self, record: TrainingJobRecord) -> None:
         plan = self.plan
         bad = self.n_failed + self.n_no_objective
@@ -689,9 +720,11 @@ class Tuner:
         if now - self._last_renew >= LEASE_RENEW_S:
             try:
                 self.store.renew_lease(self.plan.name, self.owner, self.lease_ttl_s)
-            except LeaseError as exc:
-                self._warn(f"lost the lease of the tuning job: {exc}")
-                self.request_stop(f"Interrupted: lost the lease ({exc})")
+            except LeaseError as exc:  # another tuner runs it now: touch nothing more (run() lets go of the jobs)
+                raise LeaseError(
+                    f"{exc} This tuner let go of its running training jobs without ending them (the tuner that "
+                    "holds the lease now finds them again) and records nothing more."
+                ) from exc
             self.store.add_consumed_runtime(self.plan.name, now - self._runtime_mark)
             self._runtime_mark = now
             self._last_renew = now

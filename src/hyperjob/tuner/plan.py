@@ -59,6 +59,10 @@ class TuningPlan:
     max_runtime_s: float | None = None
     timeout_s: float | None = None
     max_failed_jobs: int | None = None
+    #: where training jobs run and what each needs (the spec's ExecutorSpec and ResourcesSpec; None: local, 1 CPU)
+    executor: Any = None
+    resources: Any = None
+    max_retry_attempts: int = 0  # a training job whose node was lost runs again at most this many times
     target_value: float | None = None
     max_jobs_not_improving: int | None = None
     convergence: bool = False
@@ -124,6 +128,9 @@ class TuningPlan:
             max_runtime_s=limits.max_runtime_s,
             timeout_s=limits.timeout_s,
             max_failed_jobs=limits.max_failed_jobs,
+            executor=spec.executor,
+            resources=spec.resources,
+            max_retry_attempts=spec.retry.max_retry_attempts,
             target_value=completion.target_value,
             max_jobs_not_improving=completion.max_jobs_not_improving,
             convergence=completion.convergence == "auto",
