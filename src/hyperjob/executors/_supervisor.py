@@ -4,8 +4,8 @@ One supervisor runs per :class:`~hyperjob.executors.local.LocalExecutor`, in a s
 killing the tuner (even its whole process group) leaves it running. It reads commands from the tuner on
 stdin and answers with events on stdout, one JSON object per line::
 
-    tuner -> {"op": "launch", "id", "argv", "env", "cwd", "log", "state_dir", "attempt", "timeout_s", "grace_s",
-              "dirs", "files"}                        the job's directories and files, made before it starts
+    tuner -> {"op": "launch", "id", "argv", "env", "cwd", "log", "state_dir", "attempt", "segment", "timeout_s",
+              "grace_s", "dirs", "files"}             the job's directories and files, made before it starts
              {"op": "stop", "id"}                      SIGTERM to the job's group, SIGKILL after its grace period
              {"op": "stop", "id", "now": true}         SIGKILL to the job's group at once
     tuner <- {"ev": "started", "id", "pid"}
@@ -14,6 +14,9 @@ stdin and answers with events on stdout, one JSON object per line::
 
 What it writes, durably, in each training job's ``state_dir`` (files named by the attempt, so that a record
 of an earlier attempt is never read as this one's):
+
+(A training job resumed from its checkpoint after a pause is segment S of its attempt: ``attempt-N.S.*``, and
+its log is appended to, not truncated.)
 
 - ``attempt-N.process.json`` right after the start: the job's pid (the leader of its own process group), its
   start time, the supervisor's identity, the deadline of its timeout;
@@ -41,12 +44,16 @@ from hyperjob._process import identity, signal_group
 from hyperjob.executors.env import make_contents
 
 
-def process_file(state_dir: str, attempt: int) -> str:
-    return os.path.join(state_dir, f"attempt-{attempt}.process.json")
+def _tag(attempt: int, segment: int) -> str:
+    return f"attempt-{attempt}" + (f".{segment}" if segment else "")
 
 
-def exit_file(state_dir: str, attempt: int) -> str:
-    return os.path.join(state_dir, f"attempt-{attempt}.exit.json")
+def process_file(state_dir: str, attempt: int, segment: int = 0) -> str:
+    return os.path.join(state_dir, f"{_tag(attempt, segment)}.process.json")
+
+
+def exit_file(state_dir: str, attempt: int, segment: int = 0) -> str:
+    return os.path.join(state_dir, f"{_tag(attempt, segment)}.exit.json")
 
 
 def write_json(path: str, data: dict[str, Any]) -> None:
@@ -74,7 +81,7 @@ def read_json(path: str) -> dict[str, Any] | None:
 
 
 class _Job:
-    __slots__ = ("id", "proc", "state_dir", "attempt", "deadline", "grace_s", "kill_at", "stopped",
+    __slots__ = ("id", "proc", "state_dir", "attempt", "segment", "deadline", "grace_s", "kill_at", "stopped",
                  "timed_out", "killed")
 
     def __init__(self, cmd: dict[str, Any], proc: subprocess.Popen[bytes]) -> None:
@@ -82,6 +89,7 @@ class _Job:
         self.proc = proc
         self.state_dir: str = cmd["state_dir"]
         self.attempt: int = int(cmd.get("attempt") or 0)
+        self.segment: int = int(cmd.get("segment") or 0)
         timeout = cmd.get("timeout_s")
         self.deadline: float | None = time.time() + float(timeout) if timeout is not None else None
         self.grace_s = max(0.0, float(cmd.get("grace_s") or 0.0))
@@ -194,7 +202,8 @@ class Supervisor:
             if cmd.get("dirs"):
                 make_contents(cmd["dirs"], cmd.get("files") or {})
             os.makedirs(cmd["state_dir"], exist_ok=True)
-            log_fd = os.open(cmd["log"], os.O_WRONLY | os.O_TRUNC | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            keep = os.O_APPEND if cmd.get("segment") else os.O_TRUNC  # a resumed segment goes on in its log
+            log_fd = os.open(cmd["log"], os.O_WRONLY | keep | os.O_CREAT | os.O_CLOEXEC, 0o644)
         except OSError as exc:
             self._emit({"ev": "start_failed", "id": job_id, "error": "dir", "errno": exc.errno,
                         "strerror": exc.strerror or str(exc), "path": exc.filename})
@@ -216,11 +225,12 @@ class Supervisor:
         self.jobs[job_id] = job
         self.by_pid[proc.pid] = job
         record = {
-            **identity(proc.pid), "attempt": job.attempt, "started_at": time.time(), "deadline": job.deadline,
+            **identity(proc.pid), "attempt": job.attempt, "segment": job.segment, "started_at": time.time(),
+            "deadline": job.deadline,
             "grace_s": job.grace_s, "supervisor": self.me,
         }
         try:
-            write_json(process_file(job.state_dir, job.attempt), record)
+            write_json(process_file(job.state_dir, job.attempt, job.segment), record)
         except OSError:
             pass  # the directory went away: the job still runs and its exit is still told
         self._emit({"ev": "started", "id": job_id, "pid": proc.pid})
@@ -264,10 +274,11 @@ class Supervisor:
             job.proc.returncode = rc
             del self.by_pid[info.si_pid]
             del self.jobs[job.id]
-            end = {"attempt": job.attempt, "rc": rc, "ended_at": time.time(), "stopped": job.stopped,
+            end = {"attempt": job.attempt, "segment": job.segment, "rc": rc, "ended_at": time.time(),
+                   "stopped": job.stopped,
                    "timed_out": job.timed_out, "killed": job.killed, "boot_id": self.me.get("boot_id")}
             try:
-                write_json(exit_file(job.state_dir, job.attempt), end)
+                write_json(exit_file(job.state_dir, job.attempt, job.segment), end)
             except OSError:
                 pass
             self._emit({"ev": "exited", "id": job.id, "rc": rc, "stopped": job.stopped,

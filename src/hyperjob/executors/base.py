@@ -30,6 +30,9 @@ class LaunchRequest:
         grace_period_s: time between SIGTERM and SIGKILL when stopping.
         objective_metric: the objective's metric name (exported as HYPERJOB_OBJECTIVE_METRIC).
         attempt: 0 for the first run, incremented when a job is rerun after a crash of the tuner.
+        segment: 0 for the first run of an attempt; ``k`` for its ``k``-th resume from its checkpoint after a
+            pause (hyperband's promotions): the job's directory, log and metrics file are kept and appended to,
+            and its metric values are read again from the start (their steps go on where they were).
     """
 
     training_job_id: str
@@ -41,6 +44,7 @@ class LaunchRequest:
     grace_period_s: float = 10.0
     objective_metric: str | None = None
     attempt: int = 0
+    segment: int = 0
 
 
 @dataclass(frozen=True)

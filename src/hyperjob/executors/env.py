@@ -201,10 +201,11 @@ class JobLayout:
                 json.dumps({k: _config_string(v) for k, v in hps.items()}, sort_keys=True),
             str(self.input_config_dir / "resourceconfig.json"): json.dumps(resource_config()),
             str(self.input_config_dir / "inputdataconfig.json"): json.dumps(input_data_config(job.program.channels)),
-            str(self.metrics): "",
         }
         return dirs, files
 
+        if not job.segment:  # a segment resumed after a pause goes on in its metrics file
+            files[str(self.metrics)] = ""
     def create(self, job: LaunchRequest) -> None:
         """Create the directories and write the configuration files; empty the log and metrics files.
 

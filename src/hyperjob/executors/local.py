@@ -108,6 +108,10 @@ class LocalExecutor:
     Called from one thread (the Tuner's); not thread-safe.
     """
 
+    #: a paused training job can be launched again as the next ``segment`` of its attempt: its directory, log and
+    #: metrics file are kept, so the program resumes from its checkpoint (hyperband's promotions)
+    can_resume = True
+
     def __init__(
         self, max_parallel_jobs: int | None = None, poll_interval_s: float = 0.02, tail_lines: int = 20
     ) -> None:
@@ -198,9 +202,9 @@ class LocalExecutor:
         found: dict[str, Recovery] = {}
         for request in jobs:
             entry = self._entry(request)
-            attempt = entry.attempt
-            ended = read_json(exit_file(entry.state_dir, attempt))
-            record = read_json(process_file(entry.state_dir, attempt))
+            attempt, segment = entry.attempt, int(request.segment)
+            ended = read_json(exit_file(entry.state_dir, attempt, segment))
+            record = read_json(process_file(entry.state_dir, attempt, segment))
             if ended is None and record is not None and is_same_alive(record):
                 if is_same_alive(record.get("supervisor")):
                     entry.reattached = record
@@ -421,13 +425,15 @@ class LocalExecutor:
     def _start(self, job: _Job) -> None:
         job_id = job.request.training_job_id
         layout = job.layout
-        if job.attempt > 0 and layout.job_dir.exists():  # a rerun: the lost attempt's files must not count
+        if job.attempt > 0 and not job.request.segment and layout.job_dir.exists():
+            # a rerun: the lost attempt's files must not count (a resumed segment goes on with its own)
             shutil.rmtree(layout.job_dir, ignore_errors=True)
         dirs, files = layout.contents(job.request)  # the supervisor makes them, on its own core
         self._running[job_id] = job
         self._send({
             "op": "launch", "id": job_id, "argv": job.argv, "env": job.env, "cwd": job.cwd,
             "log": str(layout.log), "state_dir": job.state_dir, "attempt": job.attempt,
+            "segment": int(job.request.segment),
             "timeout_s": job.request.timeout_s, "grace_s": float(job.request.grace_period_s),
             "dirs": dirs, "files": files,
         })
@@ -455,7 +461,7 @@ class LocalExecutor:
     def _await_exit_record(self, job: _Job) -> dict[str, Any] | None:
         deadline = time.monotonic() + _EXIT_RECORD_WAIT_S
         while time.monotonic() < deadline:
-            ended = read_json(exit_file(job.state_dir, job.attempt))
+            ended = read_json(exit_file(job.state_dir, job.attempt, int(job.request.segment)))
             if ended is not None:
                 return ended
             time.sleep(0.01)
@@ -479,7 +485,7 @@ class LocalExecutor:
                 signal_group(int(job.reattached["pid"]), signal.SIGKILL)
         if is_same_alive(job.reattached):
             return
-        ended = read_json(exit_file(job.state_dir, job.attempt))
+        ended = read_json(exit_file(job.state_dir, job.attempt, int(job.request.segment)))
         if ended is not None:
             job.exit = ended
             return

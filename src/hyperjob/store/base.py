@@ -55,6 +55,9 @@ class Store(Protocol):
     ) -> None: ...
     def update_extra(self, training_job_id: str, extra: Mapping[str, Any]) -> None: ...  # merged, any status
     def reset_for_rerun(self, training_job_id: str) -> TrainingJobRecord: ...  # Pending, attempt+1, metrics cleared
+    def reopen_paused(
+        self, training_job_id: str, extra: Mapping[str, Any]
+    ) -> TrainingJobRecord: ...  # Stopped -> Pending, same attempt, metrics kept (a promoted pause)
 
     # stopping decisions: append-only, a rerun keeps the earlier attempts' (the Tuner adds one before acting on it)
     def add_decision(

@@ -870,6 +870,39 @@ class SqlStore:
             assert row is not None  # updated above, in this transaction
             return self._training_record(row)
 
+    @_retried
+    def reopen_paused(self, training_job_id: str, extra: Mapping[str, Any]) -> TrainingJobRecord:
+        """Make a paused training job Pending again, to resume it from its checkpoint (hyperband's promotions).
+
+        Only a ``Stopped`` job can be reopened; it keeps its attempt, its metric values (the resumed run goes on
+        from them) and its decisions; ``ended_at``, ``failure_reason``, ``final_objective`` and ``pid`` are
+        cleared and ``extra`` is merged (the Tuner records the segment there).
+
+        Raises:
+            StoreError: the training job is unknown or not Stopped.
+        """
+        with self._transaction(f"reopen training job {training_job_id!r}", write=True) as session:
+            current = session.scalar(
+                select(TrainingJob.extra).where(TrainingJob.id == training_job_id).with_for_update()
+            )
+            merged = {**(current or {}), **json_copy(dict(extra), f"extra of {training_job_id!r}")}
+            result = session.execute(
+                update(TrainingJob)
+                .where(TrainingJob.id == training_job_id, TrainingJob.status == TrainingJobStatus.STOPPED.value)
+                .values(status=TrainingJobStatus.PENDING.value, pid=None, ended_at=None, failure_reason=None,
+                        final_objective=None, extra=merged)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount != 1:
+                if session.get(TrainingJob, training_job_id) is None:
+                    raise self._unknown_training_job(training_job_id)
+                raise StoreError(
+                    f"training job {training_job_id!r} cannot be resumed: it is not Stopped (paused) any more"
+                )
+            row = session.get(TrainingJob, training_job_id)
+            assert row is not None
+            return self._training_record(row)
+
     # ------------------------------------------------------------------------------------------ metrics
     @_retried
     def append_metrics(self, training_job_id: str, values: Sequence[MetricValue]) -> None:

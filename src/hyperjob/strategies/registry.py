@@ -205,13 +205,6 @@ def _hyperband_settings(space: SearchSpace, settings: Mapping[str, Any]) -> Any:
     from hyperjob.strategies.hyperband import resolve_settings
 
     ladder = resolve_settings(space, settings)
-    if settings.get("promotions") is True:  # a tuning job's check: AskTell builds the strategy without it
-        raise SpecError(
-            "promotions: true (ASHA that pauses training jobs at rungs and resumes them from checkpoints) runs "
-            "through hyperjob.AskTell in this version; the Tuner cannot pause and resume training jobs yet. "
-            "Remove promotions (hyperband then stops the losers at each rung), or drive the strategy with AskTell.",
-            path="strategy.settings.promotions",
-        )
     return ladder
 
 

@@ -123,6 +123,12 @@ class _Running:
     adopted: bool = False  # it ended while no tuner ran: no stop decisions on its values
     non_finite: tuple[int, float] | None = None  # (step, value) when its last objective value is NaN or inf
     killed: bool = False  # SIGKILLed at once (a second Ctrl-C)
+    pause: int | None = None  # hyperband's promotions paused it at this rung: it ends Stopped, may be resumed
+    # resumed from its checkpoint after a pause: the values read again from its log (``known``) were told already
+    resumed: bool = False
+    #: resumed: the resource up to which the stopper decided on its values (a program may train on for a moment
+    #: after its pause; those values are decided on when it is resumed)
+    decided_upto: int | None = None
 
 
 def _default_executor(plan: TuningPlan) -> Executor:
@@ -317,6 +323,20 @@ class Tuner:
 
         # the strategy's own rule (hyperband's rungs), else the median rule with the spec's settings, or None
         self.stopper = create_stopper(self.strategy, self.plan.early_stopping, self.plan.objective)
+        if hasattr(self.stopper, "can_pause"):  # hyperband's promotions: a job pauses only if it can be resumed
+            self.stopper.can_pause = self._can_pause
+
+    def _can_pause(self, training_job_id: str) -> bool:
+        """A training job can be paused when the executor can resume it and it wrote a checkpoint."""
+        if not getattr(self.executor, "can_resume", False):
+            return False
+        from hyperjob.executors.env import JobLayout
+
+        folder = JobLayout.of(self._job_dir(training_job_id)).checkpoint_dir
+        try:
+            return any(folder.iterdir())
+        except OSError:
+            return False
 
     def _load_warm_start(self, parents: Any, spec_json: Any) -> None:
         """Check the warm-start rules against the store and map the parents' training jobs (``warm_start.py``).
@@ -391,14 +411,21 @@ class Tuner:
         self.running[record.id] = run
         self.strategy.observe(Pending(dict(record.config), training_job=record.id))
         if self.stopper is not None:
-            self._restore_decisions(record)
+            last = self._restore_decisions(record)
+            if record.status is TrainingJobStatus.STOPPING and last is not None and last.pause:
+                run.pause = last.step  # the dead tuner was pausing it: it ends paused
+            elif hasattr(self.stopper, "discard"):  # it runs (maybe resumed after a pause): it is not paused
+                self.stopper.discard(record.id)
         if run.stop_reason is not None and how is Recovery.REATTACHED:
             self.executor.stop(record.id)
 
-    def _restore_decisions(self, record: TrainingJobRecord) -> None:
-        """Give the stopper back the decisions kept for the training job's current attempt."""
+    def _restore_decisions(self, record: TrainingJobRecord) -> Any:
+        """Give the stopper back the decisions kept for the training job's current attempt; returns the last."""
+        last = None
         for kept in self.store.get_decisions(record.id):  # the current attempt's
             self.stopper.restore(record.id, kept.decision)
+            last = kept.decision
+        return last
 
     def _replay_values(self, record: TrainingJobRecord, values: Any) -> None:
         """Give a finished training job's objective values and kept decisions back to the strategy and stopper."""
@@ -442,6 +469,8 @@ class Tuner:
         if self._stop_request is not None:
             reason, status, _ = self._stop_request
             return status, reason
+        if self._promotable():  # hyperband's promotions: a paused training job goes on first
+            return None
         if len(self.records) >= self.plan.max_jobs and not self.reruns:
             return TuningJobStatus.COMPLETED, f"MaxNumberOfTrainingJobs reached ({self.plan.max_jobs})"
         if self._strategy_exhausted and not self.reruns:
@@ -457,6 +486,7 @@ class Tuner:
         while free > 0 and self.reruns:
             self._launch(self.reruns.pop(0))
             free -= 1
+        free -= self._promote(free)
         budget_left = plan.max_jobs - len(self.records)
         want = min(free, budget_left)
         if want <= 0 or self._strategy_exhausted:
@@ -469,6 +499,36 @@ class Tuner:
             record = self.store.add_training_job(plan.name, dict(config))
             self.records[record.id] = record
             self._launch(record)
+
+    def _promotable(self) -> list[str]:
+        """Paused training jobs that hyperband's promotions would resume now (none without promotions)."""
+        promotable = getattr(self.stopper, "promotable", None)
+        if promotable is None:
+            return []
+        return [job for job in promotable() if job not in self.running and job in self.records]
+
+    def _promote(self, n: int) -> int:
+        """Resume up to ``n`` promoted training jobs from their checkpoints; returns how many were launched.
+
+        The job is reopened in the store first (Pending, the next segment of the same attempt), then the
+        promotion is kept as a decision: a tuner that dies between the two finds a Pending job (run again
+        from the start if it is lost), never a promoted job that nothing resumes.
+        """
+        launched = 0
+        for job_id in self._promotable()[: max(0, n)]:
+            record = self.records[job_id]
+            decision = self.stopper.promote(job_id)
+            segment = int(record.extra.get("segment") or 0) + 1
+            fresh = self.store.reopen_paused(job_id, {"segment": segment, "resumed_from": decision.step})
+            self.store.add_decision(job_id, fresh.attempt, decision)
+            self.records[job_id] = fresh
+            self.strategy.observe(Pending(dict(fresh.config), training_job=job_id))
+            log.info("resuming %s: %s", job_id, decision.reason)
+            known = collections.Counter((v.name, v.step) for v in self.store.get_metrics(job_id))
+            self._launch(fresh, known=known)
+            self.running[job_id].decided_upto = int(record.extra.get("paused_at") or decision.step)
+            launched += 1
+        return launched
 
     def _job_dir(self, training_job_id: str) -> Path:
         return self.plan.output_dir / self.plan.name / training_job_id
@@ -485,13 +545,15 @@ class Tuner:
             grace_period_s=plan.grace_period_s,
             objective_metric=plan.objective.metric,
             attempt=record.attempt,
+            segment=int(record.extra.get("segment") or 0),
         )
 
-    def _launch(self, record: TrainingJobRecord) -> None:
+    def _launch(self, record: TrainingJobRecord, known: collections.Counter[tuple[str, int]] | None = None) -> None:
+        """Launch a training job; ``known``: it resumes after a pause, and these values were recorded before."""
         request = self._request(record)
-        if record.attempt and self.stopper is not None:
+        if record.attempt and self.stopper is not None and known is None:
             self.stopper.forget(record.id)  # a rerun starts its curve afresh
-        self.running[record.id] = _Running(record=record)
+        self.running[record.id] = _Running(record=record, known=known, resumed=known is not None)
         self.executor.launch(request)
         self.listener.on_training_job_launched(record)
 
@@ -537,7 +599,12 @@ class Tuner:
             resource = v.step + run.step_offset
             run.last_objective = (resource, v.value)
             run.objective_steps.add(v.step)
-            self.strategy.observe(Intermediate(dict(record.config), step=resource, value=v.value, training_job=record.id))
+            again = run.resumed and i in seen  # read again from the log of its earlier segments
+            if again and resource <= (run.decided_upto or 0):  # the strategy and the stopper had it
+                continue
+            if not again:  # the strategy had every value of the earlier segments
+                self.strategy.observe(Intermediate(dict(record.config), step=resource, value=v.value,
+                                                   training_job=record.id))
             if self.stopper is None:
                 continue
             if run.stop_reason is None:  # rungs the dead tuner decided were restored: they are not decided again
@@ -551,8 +618,9 @@ class Tuner:
             return  # the median rule's "go on" after every step is not worth a write
         job_id = run.record.id
         run.decisions.append(self.store.add_decision(job_id, run.record.attempt, decision))  # before any stop
-        if not decision.stop or run.adopted:  # an adopted job ended already: its verdicts only feed the rungs
+        if not (decision.stop or decision.pause) or run.adopted:  # an adopted job's verdicts only feed the rungs
             return
+        run.pause = decision.step if decision.pause else None
         run.stop_reason = decision.reason
         run.complete_on_stop = decision.rule == "max_resource"
         self.store.set_status(job_id, TrainingJobStatus.STOPPING, decision.reason)
@@ -587,7 +655,11 @@ class Tuner:
             status = TrainingJobStatus.FAILED
         # a failed training job has no final objective (SageMaker's rule); a stopped one keeps its last value
         value = run.last_objective[1] if run.last_objective and status is not TrainingJobStatus.FAILED else None
-        extra = {"objective_step": run.last_objective[0]} if run.last_objective else {}
+        extra: dict[str, Any] = {"objective_step": run.last_objective[0]} if run.last_objective else {}
+        if run.pause is not None and status is TrainingJobStatus.STOPPED and value is not None:
+            extra["paused_at"] = run.pause  # hyperband's promotions may resume it from its checkpoint
+        elif hasattr(self.stopper, "discard"):  # ended for good: hyperband's promotions never resume it
+            self.stopper.discard(job_id)
         self.store.set_status(job_id, status, reason, final_objective=value, extra=extra or None)
         record = replace(
             run.record, status=status, ended_at=time.time(), failure_reason=reason, final_objective=value,

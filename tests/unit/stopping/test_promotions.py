@@ -149,20 +149,3 @@ def test_a_paused_suggestion_is_not_pending_and_cannot_be_told() -> None:
     with pytest.raises(SpecError, match="paused"):
         at.tell(s, 0.4, step=2)
     np.testing.assert_equal(len(at.ask(2)), 2)  # nothing promotable yet (1 value at rung 1): two new ones
-
-
-def test_a_tuning_job_with_promotions_is_refused_with_the_reason(tmp_path) -> None:
-    """The Tuner cannot pause training jobs yet: validate says so, at the setting, instead of running it wrongly."""
-    import subprocess
-    import sys
-
-    spec = tmp_path / "job.yaml"
-    spec.write_text(
-        "name: t\nprogram: {command: [python, -c, 'print(1)']}\nobjective: {metric: loss, type: Minimize}\n"
-        "strategy: {name: hyperband, settings: {max_resource: 9, promotions: true}}\n"
-        "hyperparameter_ranges:\n  x: {type: continuous, min_value: 0, max_value: 1}\nlimits: {max_jobs: 4}\n"
-    )
-    done = subprocess.run([sys.executable, "-m", "hyperjob.cli.app", "validate", str(spec)], capture_output=True,
-                          text=True, timeout=120)
-    assert done.returncode == 2
-    assert "strategy.settings.promotions" in done.stderr + done.stdout and "AskTell" in done.stderr + done.stdout
