@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -38,6 +38,9 @@ class TuningResult:
     best_training_job: str | None
     jobs: tuple[dict[str, Any], ...]
     store_url: str
+    #: several objectives or constraints: the training jobs on the Pareto front (``name``, ``config``,
+    #: ``values``: each objective's and constraint's metric), in creation order; with one objective, the best
+    front: tuple[dict[str, Any], ...] = ()
 
     def table(self) -> str:
         """The training jobs as a plain-text table, best first."""
@@ -87,6 +90,8 @@ def tune(
     progress: bool = False,
     resume: bool = False,
     warm_start: Mapping[str, Any] | None = None,
+    objectives: Sequence[Mapping[str, Any]] | None = None,
+    constraints: Sequence[Mapping[str, Any]] | None = None,
 ) -> TuningResult:
     """Tune ``train`` over ``space`` and return the best configuration.
 
@@ -136,6 +141,11 @@ def tune(
         warm_start: learn from earlier tuning jobs of the same store:
             ``{"parents": ["job-a", ...], "type": "identical_data_and_algorithm"}`` (1 to 5 parents; type
             ``identical_data_and_algorithm``, the default, or ``transfer_learning``). See ``docs/warm-start.md``.
+        objectives: several objectives instead of ``objective``/``maximize``: ``[{"metric": "error", "type":
+            "minimize"}, {"metric": "latency_ms", "type": "minimize"}]`` (``train`` returns a dict with each);
+            the result's ``front`` is the Pareto front (``docs/objectives.md``).
+        constraints: outcome constraints, ``[{"metric": "memory_mb", "max": 2000}]``: a training job that
+            violates one (or does not report its metric) is infeasible, never the best nor on the front.
 
     Returns:
         A :class:`TuningResult`.
@@ -158,7 +168,7 @@ def tune(
         early_stopping=early_stopping, static=static, metric_definitions=metric_definitions, seed=seed, name=name,
         store=store_url, output_dir=output_dir, timeout_s=timeout_s, max_runtime_s=max_runtime_s,
         target_value=target_value, max_jobs_not_improving=max_jobs_not_improving, max_failed_jobs=max_failed_jobs,
-        warm_start=warm_start,
+        warm_start=warm_start, objectives=objectives, constraints=constraints,
     )
     plan = TuningPlan.from_spec(spec, function=train if spec.program_is_function else None)
     db = open_store(store_url)
@@ -169,9 +179,22 @@ def tune(
         listener = ProgressListener(plan)
     try:
         outcome = Tuner(plan, db, listener=listener).run(resume=resume)
+        front = _front(db, plan)
     finally:
         db.close()
-    return result_from_outcome(outcome, plan.space, store_url)
+    return replace(result_from_outcome(outcome, plan.space, store_url), front=front)
+
+
+def _front(db: Any, plan: Any) -> tuple[dict[str, Any], ...]:
+    """The Pareto front's training jobs, as :attr:`TuningResult.front` lists them."""
+    from hyperjob.tuner.describe import pareto_front
+
+    outcomes, front, values = pareto_front(db, db.get_tuning_job(plan.name), db.list_training_jobs(plan.name))
+    return tuple(
+        {"name": r.id, "config": plan.space.full(r.config),
+         "values": {m: (values.get(r.id) or {m: r.final_objective}).get(m) for m in outcomes.metrics}}
+        for r in front
+    )
 
 
 def result_from_outcome(outcome: Any, space: SearchSpace, store_url: str) -> TuningResult:

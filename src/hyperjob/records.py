@@ -174,6 +174,9 @@ class Final:
     training_job: str | None = None
     #: the step (resource) at which the value was reached, when known
     step: int | None = None
+    #: the last value of every other metric the outcomes read (several objectives, constraints, a cost metric):
+    #: name -> value; empty with one objective
+    metrics: Mapping[str, float] = field(default_factory=dict, compare=False, hash=False)
 
 
 @dataclass(frozen=True)

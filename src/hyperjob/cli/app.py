@@ -509,14 +509,17 @@ def best(
     store: Optional[str] = typer.Option(None, help=STORE_HELP),
     as_json: bool = typer.Option(False, "--json", help="JSON output."),
 ) -> None:
-    """The best training job: its objective value, hyperparameters and model directory."""
-    from hyperjob.tuner.describe import best_training_job, objective_of
+    """The best training job: its objective value, hyperparameters and model directory (with several
+    objectives: the Pareto front, and its best on the first objective; never an infeasible training job)."""
+    from hyperjob.outcomes import best_of
+    from hyperjob.tuner.describe import objective_of, pareto_front
 
     db = _open(store)
     try:
         tuning = db.get_tuning_job(name)
         objective = objective_of(tuning)
-        b = best_training_job(db.list_training_jobs(name), objective)
+        outcomes, front, values = pareto_front(db, tuning, db.list_training_jobs(name))
+        b = front[0] if outcomes.plain and front else best_of(front, outcomes, lambda r: values[r.id])
     finally:
         db.close()
     if b is None:
@@ -530,12 +533,29 @@ def best(
         "HyperParameters": {**static, **b.config},
         "ModelDir": str(output_dir / name / b.id / "model"),
     }
+    if not outcomes.plain:  # several objectives or constraints (docs/objectives.md): the front too
+        result["Values"] = {m: values[b.id].get(m) for m in outcomes.metrics}
+        result["ParetoFront"] = [{"TrainingJobName": r.id, "Values": {m: values[r.id].get(m) for m in outcomes.metrics},
+                                  "HyperParameters": {**static, **r.config},
+                                  "ModelDir": str(output_dir / name / r.id / "model")} for r in front]
     if as_json:
         _print_json(result)
         return
     out.print(f"{b.id}: {objective.metric} = {b.final_objective:.6g}", highlight=False)
     out.print(f"hyperparameters: {json.dumps(result['HyperParameters'], default=str)}", highlight=False)
     out.print(f"model dir: {result['ModelDir']}", highlight=False)
+    if outcomes.several:
+        table = Table(title=f"Pareto front ({len(front)} training jobs; "
+                            + ", ".join(f"{o.metric} {o.direction.value.lower()}" for o in outcomes.objectives)
+                            + (f"; subject to {', '.join(map(str, outcomes.constraints))}" if outcomes.constraints
+                               else "") + ")")
+        names = sorted({k for r in front for k in r.config})
+        for col in ("training job", *outcomes.metrics, *names):
+            table.add_column(col)
+        for r in front:
+            table.add_row(r.id, *[_fmt(values[r.id].get(m)) for m in outcomes.metrics],
+                          *[_fmt(r.config.get(n)) for n in names])
+        out.print(table)
 
 
 # ---------------------------------------------------------------------------------------------------- export

@@ -219,10 +219,6 @@ def create_app(store: Store, *, token: str | None = None, host: str = "127.0.0.1
     def compare_page() -> Any:
         return page("compare", "compare tuning jobs")
 
-    @app.get("/favicon.ico")
-    def favicon() -> Any:
-        return Response(status_code=204)
-
     @app.get("/static/{file}")
     def static(file: str) -> Any:
         entry = STATIC.get(file)

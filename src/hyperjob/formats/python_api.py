@@ -147,6 +147,8 @@ def tune_spec(
     max_jobs_not_improving: int | None = None,
     max_failed_jobs: int | None = None,
     warm_start: Mapping[str, Any] | None = None,
+    objectives: Sequence[Mapping[str, Any]] | None = None,
+    constraints: Sequence[Mapping[str, Any]] | None = None,
 ) -> TuningJobSpec:
     """The spec of a ``hyperjob.tune(...)`` call (its arguments are documented there).
 
@@ -187,6 +189,11 @@ def tune_spec(
     }
     if warm_start is not None:
         data["warm_start"] = warm_start
+    if objectives is not None:  # several objectives: the first is the objective (docs/objectives.md)
+        data["objectives"] = objectives
+        del data["objective"]
+    if constraints is not None:
+        data["constraints"] = constraints
     return TuningJobSpec.model_validate(data)
 
 

@@ -822,6 +822,19 @@ def _name_the_range(exc: SpecError, request: Mapping[str, Any]) -> SpecError:
     return name_the_range(exc, name)
 
 
+def _one_objective(request: Any) -> None:
+    """SageMaker tunes one objective: a list of them is refused, pointing to job.yaml's ``objectives``."""
+    config = request.get(_CONFIG) if isinstance(request, Mapping) else None
+    objective = config.get("HyperParameterTuningJobObjective") if isinstance(config, Mapping) else None
+    if isinstance(objective, list):
+        raise SpecError(
+            f"a SageMaker request has exactly one objective, got a list of {len(objective)}. Keep one here, or "
+            "write a job.yaml with objectives: [{metric: ..., type: ...}, ...] to tune several at once "
+            "(docs/objectives.md).",
+            path=f"{_CONFIG}.HyperParameterTuningJobObjective",
+        )
+
+
 def load_sagemaker_request(
     request: Any,
     *,
@@ -856,6 +869,7 @@ def load_sagemaker_request(
     base = Path(base_dir) if base_dir is not None else Path.cwd()
     walker = Walker()
     try:
+        _one_objective(request)
         walker.check(request)
         reader = _Reader(request, base, command, require_program, submit_dir)
         data = reader.read()

@@ -31,7 +31,7 @@ import re
 import shlex
 import sys
 from collections.abc import Mapping
-from typing import Any, Callable, Literal
+from typing import TYPE_CHECKING, Any, Callable, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -54,6 +54,9 @@ from hyperjob.formats._range_spec import RangeSpec, build_ranges
 from hyperjob.records import Direction, MetricDefinition, Objective, Program
 from hyperjob.space import SearchSpace
 from hyperjob.stopping.base import MedianRule
+
+if TYPE_CHECKING:  # pragma: no cover
+    from hyperjob.outcomes import Outcomes
 
 __all__ = [
     "CHANNEL_NAME",
@@ -255,6 +258,22 @@ class ObjectiveSpec(StrictModel):
         if not value.strip():
             raise SpecError("the objective's metric name is empty. Name the metric, e.g. metric: val_loss.")
         return value
+
+
+class ConstraintSpec(StrictModel):
+    """An outcome constraint: a training job whose last ``metric`` value is above ``max`` or below ``min`` is
+    infeasible (never the best, never on the Pareto front)."""
+
+    metric: str
+    max: float | None = None
+    min: float | None = None
+
+    @model_validator(mode="after")
+    def _bounds(self) -> "ConstraintSpec":
+        from hyperjob.outcomes import Constraint
+
+        Constraint(self.metric, self.max, self.min)  # the rules of a constraint have one owner
+        return self
 
 
 class MetricDefinitionSpec(StrictModel):
@@ -576,6 +595,8 @@ class TuningJobSpec(StrictModel):
     static_hyperparameters: dict[str, Any] = Field(default_factory=dict)
     hyperparameter_ranges: dict[str, RangeSpec] = Field(default_factory=dict)
     objective: ObjectiveSpec
+    objectives: list[ObjectiveSpec] = Field(default_factory=list)
+    constraints: list[ConstraintSpec] = Field(default_factory=list)
     metric_definitions: list[MetricDefinitionSpec] = Field(default_factory=list)
     strategy: StrategySpec = Field(default_factory=StrategySpec)
     early_stopping: EarlyStopping = "off"
@@ -601,6 +622,30 @@ class TuningJobSpec(StrictModel):
             ranges = obj.get("hyperparameter_ranges") if isinstance(obj, Mapping) else None
             raise name_the_range(exc, range_named_by(exc.path, ranges if isinstance(ranges, Mapping) else ())
                                  ) from None
+
+    # -- several objectives (docs/objectives.md) ------------------------------------------------------------
+    @model_validator(mode="before")
+    @classmethod
+    def _objective_from_objectives(cls, data: Any) -> Any:
+        """``objectives: [...]`` alone: the first one is the ``objective`` (what SageMaker, the median rule and
+        hyperband's rungs see); with both, ``objective`` must be the first of ``objectives``."""
+        if not isinstance(data, Mapping) or not data.get("objectives"):
+            return data
+        objectives = data["objectives"]
+        if not isinstance(objectives, list):
+            return data  # the field's own type error says so
+        first = objectives[0]
+        if data.get("objective") is None:
+            return {**data, "objective": first}
+        if isinstance(first, Mapping) and isinstance(data["objective"], Mapping) and \
+                first.get("metric") != data["objective"].get("metric"):
+            raise SpecError(
+                f"objective names {data['objective'].get('metric')!r} but objectives starts with "
+                f"{first.get('metric')!r}. Give objectives only (the first one is the objective), or put the "
+                "objective first in objectives.",
+                path="objective",
+            )
+        return data
 
     # -- a built-in algorithm's defaults ------------------------------------------------------------------
     @model_validator(mode="before")
@@ -730,6 +775,7 @@ class TuningJobSpec(StrictModel):
         space = self.build_space()
         self._check_strategy(space)
         self._check_metrics()
+        self._check_outcomes()
         if self.warm_start is not None and self.name in self.warm_start.parents:
             i = self.warm_start.parents.index(self.name)
             raise SpecError(
@@ -743,7 +789,8 @@ class TuningJobSpec(StrictModel):
         a strategy derives from the space (grid: the number of combinations)."""
         from hyperjob.strategies.registry import StrategyInputs, strategy_entry
 
-        inputs = StrategyInputs(space, self.strategy.settings, self.limits.max_jobs, self.build_early_stopping())
+        inputs = StrategyInputs(space, self.strategy.settings, self.limits.max_jobs, self.build_early_stopping(),
+                                self.build_outcomes())
         try:
             max_jobs = strategy_entry(self.strategy.name).check(inputs)
         except SpecError as exc:  # the space names a range hyperparameters.<name>; the spec hyperparameter_ranges
@@ -772,6 +819,20 @@ class TuningJobSpec(StrictModel):
                         f"a typo? Use the same spelling in objective.metric and metric_definitions.",
                         path="objective.metric",
                     )
+
+    def _check_outcomes(self) -> None:
+        """Objectives are different metrics (a strategy's own rule about them is its registry entry's)."""
+        check_objective_names([o.metric for o in self.objectives])
+
+    def build_outcomes(self) -> "Outcomes":
+        """The objectives (the first is :meth:`build_objective`'s) and the outcome constraints."""
+        from hyperjob.outcomes import Constraint, Outcomes
+
+        objectives = [self.build_objective()] + [
+            Objective(o.metric, Direction.MAXIMIZE if o.type == "maximize" else Direction.MINIMIZE)
+            for o in self.objectives[1:]
+        ]
+        return Outcomes(tuple(objectives), tuple(Constraint(c.metric, c.max, c.min) for c in self.constraints))
 
     # -- what the Tuner needs -------------------------------------------------------------------------------
     def build_space(self) -> SearchSpace:
@@ -840,6 +901,9 @@ class TuningJobSpec(StrictModel):
     def to_json(self) -> dict[str, Any]:
         """The spec as JSON-able data (what the store keeps); :meth:`from_json` gives back an equal spec."""
         data = self.model_dump(mode="json")
+        for key in ("objectives", "constraints"):  # one objective: stored as before
+            if not data.get(key):
+                data.pop(key, None)
         data["hyperparameter_ranges"] = {
             name: {k: v for k, v in r.items() if v is not None} for name, r in data["hyperparameter_ranges"].items()
         }
@@ -871,6 +935,51 @@ class TuningJobSpec(StrictModel):
 
 # --------------------------------------------------------------------------------------------------------------
 # functions
+
+def check_objective_names(names: list[str]) -> None:
+    """Each objective is a different metric.
+
+    Raises:
+        SpecError: at ``objectives[i].metric``, the first repeated one.
+    """
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            raise SpecError(f"the objective {name!r} is listed twice. List each metric once.",
+                            path=f"objectives[{i}].metric")
+
+
+def outcomes_from_parts(objectives: Any, constraints: Any) -> "Outcomes":
+    """The outcomes of ``hyperjob.tune(..., objectives=, constraints=)`` and ``AskTell``: the spec's own rules
+    (``objectives`` as ``[{metric, type}, ...]``, ``constraints`` as ``[{metric, max|min}, ...]``).
+
+    Raises:
+        SpecError: a bad objective or constraint, at ``objectives[i]`` / ``constraints[i]``.
+    """
+    from hyperjob.formats._pydantic_errors import join_path
+    from hyperjob.outcomes import Constraint, Outcomes
+
+    objs, cons = [], []
+    for where, items, model, out in (("objectives", objectives, ObjectiveSpec, objs),
+                                     ("constraints", constraints or [], ConstraintSpec, cons)):
+        if not isinstance(items, (list, tuple)):
+            raise SpecError(f"must be a list, got {items!r}. Write e.g. {where}=[{{'metric': 'loss', "
+                            f"{'type' if where == 'objectives' else 'max'}: ...}}].", path=where)
+        for i, item in enumerate(items):
+            if isinstance(item, Objective):
+                item = {"metric": item.metric, "type": item.direction.value.lower()}
+            try:
+                out.append(model.model_validate(item))
+            except SpecError as exc:
+                raise SpecError(exc.message, path=join_path(f"{where}[{i}]", exc.path)) from None
+    if not objs:
+        raise SpecError("objectives is empty. List at least one, e.g. [{'metric': 'loss', 'type': 'minimize'}].",
+                        path="objectives")
+    check_objective_names([o.metric for o in objs])
+    return Outcomes(
+        tuple(Objective(o.metric, Direction.MAXIMIZE if o.type == "maximize" else Direction.MINIMIZE) for o in objs),
+        tuple(Constraint(c.metric, c.max, c.min) for c in cons),
+    )
+
 
 def space_from_parts(ranges: Mapping[str, Any], static: Mapping[str, Any], max_jobs: int | None = None
                      ) -> SearchSpace:

@@ -56,6 +56,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Union
 
 from hyperjob.errors import SpecError, StrategyError
+from hyperjob.outcomes import Outcomes, best_of, front_of
 from hyperjob.records import Configuration, Direction, Failed, Final, Intermediate, Objective, Pending
 from hyperjob.space import SearchSpace
 from hyperjob.stopping.base import Decision, EarlyStopper, MedianRule
@@ -120,6 +121,7 @@ class _Entry:
     paused: bool = False  # hyperband's promotions: paused at a rung, not pending, may come back from ask()
     offset: int | None = None  # resource = step + offset (the Tuner's rule)
     intermediate: list[tuple[int, float]] = field(default_factory=list)
+    metrics: dict[str, float] = field(default_factory=dict)  # the outcomes' other metrics, told with the value
 
 
 Told = Union[Suggestion, int, Mapping[str, Any]]
@@ -145,6 +147,10 @@ class AskTell:
             "min_jobs": 3, "grace_values": 1}`` (a warm-up). Not with ``hyperband``, which stops with its rungs.
         max_jobs: the training runs you mean to make; needed (and only used) when ranges have a tier: fewer
             than 10 tunes tier 1, 10 to 50 tiers 1 and 2, more all three; the others keep their default.
+        objectives: several objectives instead of ``objective``, as in a spec: ``[{"metric": "error", "type":
+            "minimize"}, {"metric": "latency_ms", "type": "minimize"}]``; tell a dict with every one's value.
+        constraints: outcome constraints, as in a spec: ``[{"metric": "memory_mb", "max": 2000}]``; a result that
+            violates one (or lacks its metric) is infeasible: never :attr:`best`, never on :attr:`front`.
         **settings: the strategy's own settings (e.g. hyperband's ``min_resource``, ``max_resource``).
 
     Raises:
@@ -161,15 +167,20 @@ class AskTell:
         *,
         early_stopping: str | Mapping[str, Any] = "off",
         max_jobs: int | None = None,
+        objectives: Any = None,
+        constraints: Any = None,
         **settings: Any,
     ) -> None:
         from hyperjob.formats.python_api import python_space
 
         self.space: SearchSpace = python_space(space, max_jobs)
-        self.objective: Objective = _objective(objective, maximize)
+        #: the objectives (the first is ``objective``) and outcome constraints (docs/objectives.md)
+        self.outcomes: Outcomes = _outcomes(objective, maximize, objectives, constraints)
+        self.objective: Objective = self.outcomes.primary
         early = _early_stopping(early_stopping)
         strategy_entry(strategy).check_early_stopping(early)  # the strategy's own rule, as the spec applies it
-        self.strategy: Strategy = create_strategy(strategy, self.space, self.objective, seed=seed, **settings)
+        self.strategy: Strategy = create_strategy(strategy, self.space, self.objective, seed=seed,
+                                                  outcomes=self.outcomes, **settings)
         #: what decides on intermediate values (built as the Tuner builds it), or ``None``
         self.stopper: EarlyStopper | None = create_stopper(self.strategy, early, self.objective)
         self._entries: list[_Entry] = []
@@ -284,7 +295,8 @@ class AskTell:
             self.strategy.observe(Failed(config, reason=reason, training_job=job))
         else:
             self._finish(entry, number, None)
-            self.strategy.observe(Final(config, number, training_job=job))
+            entry.metrics = self._metrics(value, where)
+            self.strategy.observe(Final(config, number, training_job=job, metrics=entry.metrics))
         return None
 
     def _intermediate(self, entry: _Entry, step: int, number: float) -> TellResult | None:
@@ -322,12 +334,47 @@ class AskTell:
     # -- results --------------------------------------------------------------------------------------------
     @property
     def best(self) -> tuple[Configuration, float] | None:
-        """``(config, value)`` of the best final value told so far (the earliest on ties), ``None`` if none."""
-        best: _Entry | None = None
-        for entry in self._entries:
-            if entry.value is not None and (best is None or self.objective.is_better(entry.value, best.value)):
-                best = entry
+        """``(config, value)`` of the best final value told so far (the earliest on ties), ``None`` if none;
+        never an infeasible one, and with several objectives the front's best on the first
+        (:func:`hyperjob.outcomes.best_of`)."""
+        best = best_of(self._entries, self.outcomes, self._values_of)
         return None if best is None else (dict(best.suggestion.config), best.value)  # type: ignore[return-value]
+
+    @property
+    def front(self) -> list[tuple[Suggestion, dict[str, float]]]:
+        """The Pareto front: the feasible suggestions no other feasible one dominates, with their told values
+        (objectives and constraints' metrics), in the order asked (with one objective: the best ones)."""
+        return [(e.suggestion, dict(self._values_of(e) or {})) for e in front_of(self._entries, self.outcomes,
+                                                                                  self._values_of)]
+
+    def _values_of(self, entry: _Entry) -> dict[str, float] | None:
+        if entry.value is None:
+            return None
+        return {**entry.metrics, self.objective.metric: entry.value}
+
+    def _metrics(self, value: Any, where: str) -> dict[str, float]:
+        """The outcomes' other metrics in a told dict (several objectives: each is required)."""
+        if self.outcomes.plain:
+            return {}
+        if not isinstance(value, Mapping):
+            raise SpecError(
+                f"{where}: with several objectives or constraints, tell a dict of metrics, e.g. "
+                f"{{{', '.join(repr(m) + ': ...' for m in self.outcomes.metrics)}}}; got {value!r}.",
+                path="tell",
+            )
+        for o in self.outcomes.objectives[1:]:
+            if o.metric not in value:
+                raise SpecError(f"{where}: the metrics {sorted(map(str, value))} lack the objective {o.metric!r}. "
+                                "Tell every objective's value.", path="tell")
+        out = {}
+        for name in self.outcomes.metrics[1:]:
+            if name in value:
+                try:
+                    out[name] = float(value[name])
+                except (TypeError, ValueError):
+                    raise SpecError(f"{where}: the value of {name!r} must be a number, got {value[name]!r}.",
+                                    path="tell") from None
+        return out
 
     @property
     def results(self) -> list[tuple[Suggestion, float | None]]:
@@ -428,6 +475,18 @@ def _early_stopping(value: Any) -> MedianRule | None:
     from hyperjob.formats.spec import read_early_stopping
 
     return read_early_stopping(value)
+
+
+def _outcomes(objective: str | Objective, maximize: bool | None, objectives: Any, constraints: Any) -> Outcomes:
+    """``objective`` alone, or ``objectives`` (the spec's rules, ``formats.spec.outcomes_from_parts``)."""
+    if objectives is None:
+        outcomes = Outcomes.single(_objective(objective, maximize))
+        if not constraints:
+            return outcomes
+        objectives = list(outcomes.objectives)
+    from hyperjob.formats.spec import outcomes_from_parts
+
+    return outcomes_from_parts(objectives, constraints)
 
 
 def _objective(objective: str | Objective, maximize: bool | None) -> Objective:

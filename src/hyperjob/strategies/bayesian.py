@@ -50,12 +50,14 @@ How a suggestion is made (the choices were measured with the shared benchmark ha
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from hyperjob.errors import SpecError, StrategyError
+from hyperjob.outcomes import Outcomes, best_of, front_of
 from hyperjob.records import Configuration, Failed, Final, Intermediate, Objective, Observation, Pending
 from hyperjob.space import SearchSpace
 from hyperjob.strategies._tracking import Ledger, LedgerViews, check_count, check_seed
@@ -118,6 +120,8 @@ class BayesianStrategy(LedgerViews, BaseStrategy):
         *,
         n_initial: int | None = None,
         num_threads: int | None = None,
+        cost_metric: str | None = None,
+        outcomes: Outcomes | None = None,
     ) -> None:
         #: the size of the random initial design (grown by :meth:`extend_initial_design`)
         self.n_initial: int = (
@@ -153,6 +157,25 @@ class BayesianStrategy(LedgerViews, BaseStrategy):
         self._rows: list[np.ndarray] = []  # encoded rows of the observed configurations (in the space)
         self._losses: list[float] = []
         self._base: Any = None  # (model, X, y, best_f) of the current data
+        # several objectives, outcome constraints, a cost metric (``_bo_outcomes.py``, docs/objectives.md)
+        if cost_metric is not None and (not isinstance(cost_metric, str) or not cost_metric.strip()):
+            raise SpecError(
+                f"cost_metric must be the name of a metric (e.g. train_time_s), got {cost_metric!r}.",
+                path="strategy.settings.cost_metric",
+            )
+        #: the metric whose value is a training job's cost: suggestions maximize improvement per unit of cost
+        self.cost_metric: str | None = cost_metric
+        self._outcomes: Outcomes | None = outcomes if outcomes is not None and not outcomes.plain else None
+        self._outcome_models: Any = None
+        if self._outcomes is not None or cost_metric is not None:
+            from hyperjob.strategies import _bo_outcomes
+
+            self._outcome_models = _bo_outcomes.OutcomeModels(
+                self._outcomes or Outcomes.single(objective), cost_metric
+            )
+        self._mrows: list[np.ndarray] = []  # rows of the in-space final results, with ...
+        self._mvalues: list[dict[str, float]] = []  # ... their metric values (the objective's included)
+        self._mconfigs: list[Configuration] = []
 
     # -- Strategy protocol ----------------------------------------------------------------------------------
     def suggest(self, n: int) -> list[Configuration]:
@@ -210,6 +233,10 @@ class BayesianStrategy(LedgerViews, BaseStrategy):
             if len(self._ledger.finals) > finals:
                 self._rows.append(self._encoder.encode([config])[0])
                 self._losses.append(self.objective.loss(self._ledger.finals[-1][1]))
+                if self._outcome_models is not None and isinstance(event, Final):
+                    self._mrows.append(self._rows[-1])
+                    self._mconfigs.append(config)
+                    self._mvalues.append({**event.metrics, self.objective.metric: self._ledger.finals[-1][1]})
             elif len(self._ledger.stopped) > stopped:
                 # a training job stopped early: its last value is the result we have (module docstring)
                 self._rows.append(self._encoder.encode([config])[0])
@@ -227,6 +254,11 @@ class BayesianStrategy(LedgerViews, BaseStrategy):
         """The next configuration, and whether the random strategy chose it."""
         if len(self._ledger.known) < self.n_initial or len(self._losses) < 2 or self._encoder.width == 0:
             return self._from_random(), True
+        if self._outcomes is not None:
+            if len(self._mrows) < 2:
+                return self._from_random(), True
+            config = self._from_outcome_model()
+            return (config, False) if config is not None else (self._from_random(), True)
         config = self._from_model()
         return (config, False) if config is not None else (self._from_random(), True)
 
@@ -272,6 +304,8 @@ class BayesianStrategy(LedgerViews, BaseStrategy):
                     exact_from=len(y) + len(self._failed) if pending else None,
                 )
             acq = am.CachedLogEI(posterior, best_f)
+            if self.cost_metric is not None and self._mrows:  # improvement per unit of cost
+                acq = self._outcome_models.per_cost(acq, np.array(self._mrows), self._mvalues)
             anchors = np.clip(X[np.argsort(-y, kind="stable")[: self._search.anchors]], 0.0, 1.0)
             # fewer candidates beyond _FULL_SEARCH_UNTIL observations (the search matters less with that much data)
             scale = min(1.0, max(0.25, _FULL_SEARCH_UNTIL / len(self._losses)))
@@ -282,6 +316,50 @@ class BayesianStrategy(LedgerViews, BaseStrategy):
             if not self._ledger.is_known(config):
                 return config
         return None
+
+    def _from_outcome_model(self) -> Configuration | None:
+        """The best unknown candidate under the outcomes' acquisition (several objectives, constraints)."""
+        import gpytorch
+        import torch
+
+        assert self._outcomes is not None
+        rng = np.random.default_rng(
+            [self.seed, 3, len(self._ledger.known), len(self._mrows), self._ledger.failures]
+        )
+        torch.manual_seed(int(rng.integers(2**31)))
+        X = np.array(self._mrows)
+        failed = self._encoder.encode(self._failed) if self._failed else np.zeros((0, self._encoder.width))
+        pending = [c for c in self._ledger.pending_configs if self.space.contains(c)]
+        P = self._encoder.encode(pending) if pending else np.zeros((0, self._encoder.width))
+        with gpytorch.settings.max_cholesky_size(100_000), gpytorch.settings.debug(False), \
+                warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # jitter added to a near-singular fantasy covariance is expected
+            acq = self._outcome_models.acquisition(X, self._mvalues, failed, P, seed=int(rng.integers(2**31)))
+            # anchors: the observed front first (feasible, non-dominated), then the rest by the first objective
+            front = set(id(v) for v in front_of(self._mvalues, self._outcomes, lambda v: v))
+            order = sorted(range(len(X)), key=lambda i: (id(self._mvalues[i]) not in front,
+                                                         self.objective.loss(self._mvalues[i][self.objective.metric])))
+            anchors = np.clip(X[order[: self._search.anchors]], 0.0, 1.0)
+            search = replace(self._search, polish_starts=0, global_samples=256, local_samples=256,
+                             refine_samples=16)
+            rows, _ = self._acq_mod.search(acq, self._encoder, anchors, rng, search)
+        for row in rows:
+            config = self._ledger.canonical(self._encoder.decode(row))
+            if not self._ledger.is_known(config):
+                return config
+        return None
+
+    @property
+    def best(self) -> tuple[Configuration, float] | None:
+        """``(configuration, value)`` of the best final result (feasible, with several objectives the front's
+        best on the first: :func:`hyperjob.outcomes.best_of`), or ``None``."""
+        if self._outcomes is None:
+            return self._ledger.best
+        found = best_of(self._mvalues, self._outcomes, lambda v: v)
+        if found is None:
+            return None
+        i = next(j for j, v in enumerate(self._mvalues) if v is found)
+        return dict(self._mconfigs[i]), found[self.objective.metric]
 
     def _base_model(self) -> tuple[Any, np.ndarray, np.ndarray, float]:
         """The posterior of the observed values (refitted when the schedule says so), cached until new data."""

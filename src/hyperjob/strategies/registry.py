@@ -18,13 +18,14 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from hyperjob.errors import SpecError, did_you_mean
+from hyperjob.outcomes import Outcomes
 from hyperjob.records import Objective
 from hyperjob.space import SearchSpace
 from hyperjob.stopping.base import EarlyStopper, MedianRule
 from hyperjob.strategies.base import Strategy
 
 #: Constructor parameters every strategy has; the others are its settings.
-_COMMON = ("self", "space", "objective", "seed")
+_COMMON = ("self", "space", "objective", "seed", "outcomes")
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,8 @@ class StrategyInputs:
     settings: Mapping[str, Any] = field(default_factory=dict)
     max_jobs: int | None = None
     early_stopping: MedianRule | None = None
+    #: the objectives and outcome constraints (``None``: one objective)
+    outcomes: Outcomes | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,9 @@ class StrategyEntry:
     stops_training_jobs: bool = False
     budget: Callable[[SearchSpace, int | None], int] | None = None
     check_settings: Callable[[SearchSpace, Mapping[str, Any]], Any] | None = None
+    #: it takes several objectives and outcome constraints (random and grid ignore them, the bayesian
+    #: strategy models them); ``False``: the spec refuses them (hyperband's rungs compare one value)
+    several_objectives: bool = True
 
     def load(self) -> type[Strategy]:
         """The strategy's class, imported on demand.
@@ -152,9 +158,25 @@ class StrategyEntry:
         else:
             max_jobs = inputs.max_jobs
         self.check_early_stopping(inputs.early_stopping)
+        self.check_outcomes(inputs.outcomes)
         if self.check_settings is not None:
             self.check_settings(inputs.space, inputs.settings)
         return max_jobs
+
+    def check_outcomes(self, outcomes: Outcomes | None) -> None:
+        """Refuse several objectives or outcome constraints for a strategy that compares one value.
+
+        Raises:
+            SpecError: at ``objectives`` (or ``constraints``).
+        """
+        if outcomes is None or outcomes.plain or self.several_objectives:
+            return
+        what = "several objectives" if outcomes.several else "outcome constraints"
+        raise SpecError(
+            f"the {self.name!r} strategy compares one objective value and cannot take {what}. Use the "
+            "'bayesian', 'random' or 'grid' strategy, or keep one objective and no constraints.",
+            path="objectives" if outcomes.several else "constraints",
+        )
 
     def check_early_stopping(self, early_stopping: MedianRule | None) -> None:
         """Refuse early stopping (``auto``, or the median rule with settings) beside a strategy that stops
@@ -171,12 +193,17 @@ class StrategyEntry:
                 path="early_stopping",
             )
 
-    def create(self, space: SearchSpace, objective: Objective, seed: int | None = None, **settings: Any) -> Strategy:
+    def create(self, space: SearchSpace, objective: Objective, seed: int | None = None, *,
+               outcomes: Outcomes | None = None, **settings: Any) -> Strategy:
         """Build the strategy (see :func:`create_strategy`)."""
         cls = self.load()
         allowed = self.settings()
         if allowed is not None:
             check_setting_names(self.name, settings, allowed)
+        if outcomes is not None and not outcomes.plain:
+            self.check_outcomes(outcomes)
+            if "outcomes" in inspect.signature(cls).parameters:  # random and grid do not need them
+                settings = {**settings, "outcomes": outcomes}
         return cls(space, objective, seed=seed, **settings)  # type: ignore[call-arg]
 
 
@@ -214,7 +241,7 @@ _BUILT_IN = (
     StrategyEntry("bayesian", "hyperjob.strategies.bayesian", "BayesianStrategy",
                   requires=("torch", "botorch", "gpytorch"), extra="bo"),
     StrategyEntry("hyperband", "hyperjob.strategies.hyperband", "HyperbandStrategy", stops_training_jobs=True,
-                  check_settings=_hyperband_settings),
+                  check_settings=_hyperband_settings, several_objectives=False),
 )
 
 #: The built-in strategies' names, in the order the documentation lists them.

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from hyperjob._process import holder_is_dead
 from hyperjob.errors import SpecError
-from hyperjob.records import DecisionRecord, Objective, TrainingJobRecord, TrainingJobStatus, TuningJobRecord
+from hyperjob.outcomes import Outcomes, best_job, best_of, front_jobs, job_values, outcomes_from_json
+from hyperjob.records import (DecisionRecord, MetricValue, Objective, TrainingJobRecord, TrainingJobStatus,
+                              TuningJobRecord)
 from hyperjob.stopping.base import Decision
 from hyperjob.store.base import Store
 from hyperjob.strategies.registry import stopping_rule
@@ -111,15 +113,35 @@ def tuner_holds(store: Store, name: str) -> bool:
     return holder is not None and not holder_is_dead(holder)
 
 
-def best_training_job(records: list[TrainingJobRecord], objective: Objective) -> TrainingJobRecord | None:
-    """The best completed training job (ties: the earlier one); a non-finite objective never wins."""
-    best = None
-    for r in records:
-        if (r.status is TrainingJobStatus.COMPLETED and r.final_objective is not None
-                and math.isfinite(r.final_objective)):
-            if best is None or objective.is_better(r.final_objective, best.final_objective):
-                best = r
-    return best
+def best_training_job(records: list[TrainingJobRecord], objective: Objective, outcomes: Outcomes | None = None,
+                      metrics: Mapping[str, Sequence[MetricValue]] | None = None) -> TrainingJobRecord | None:
+    """The best completed training job (ties: the earlier one); a non-finite objective never wins, nor an
+    infeasible one (the rule's owner: :func:`hyperjob.outcomes.best_of`).
+
+    Args:
+        outcomes: several objectives and constraints (:func:`outcomes_of`); ``None``: ``objective`` alone.
+        metrics: the store's metric values by training job (``store.get_all_metrics``), for ``outcomes``.
+    """
+    return best_job(records, outcomes or Outcomes.single(objective), metrics)
+
+
+def outcomes_of(tuning: TuningJobRecord) -> Outcomes:
+    """The objectives and constraints the tuning job was created with (its stored spec)."""
+    return outcomes_from_json(tuning.spec, objective_of(tuning))
+
+
+def pareto_front(store: Store, tuning: TuningJobRecord, records: list[TrainingJobRecord]
+                 ) -> tuple[Outcomes, list[TrainingJobRecord], dict[str, dict[str, float]]]:
+    """``(outcomes, front, values)`` of a tuning job: the training jobs on its Pareto front (only the best one
+    with one objective), and every completed training job's last metric values (``{}`` with one objective and
+    no constraint)."""
+    outcomes = outcomes_of(tuning)
+    if outcomes.plain:
+        best = best_job(records, outcomes)
+        return outcomes, [best] if best else [], {}
+    metrics = store.get_all_metrics(tuning.name)
+    values = {r.id: job_values(r, outcomes, metrics.get(r.id, ())) or {} for r in records}
+    return outcomes, front_jobs(records, outcomes, metrics), values
 
 
 def describe_tuning_job(store: Store, name: str) -> dict[str, Any]:
@@ -152,9 +174,18 @@ def describe_tuning_job(store: Store, name: str) -> dict[str, Any]:
         "ObjectiveStatusCounters": obj_counts,
         "ConsumedResources": {"RuntimeInSeconds": int(round(tuning.consumed_runtime_s or 0))},
     }
-    best = best_training_job(records, objective)
+    outcomes, front, values = pareto_front(store, tuning, records)
+    best = best_job(front, outcomes, {}) if outcomes.plain else best_of(front, outcomes, lambda r: values[r.id])
     if best is not None:
         out["BestTrainingJob"] = training_job_summary(best, objective, decisions.get(best.id, ()))
+    if not outcomes.plain:  # hyperjob's addition: several objectives, constraints (docs/objectives.md)
+        out["Outcomes"] = outcomes.to_json()
+        out["ParetoFront"] = [
+            {"TrainingJobName": r.id, "TunedHyperParameters": {k: str(v) for k, v in r.config.items()},
+             "Values": {m: values[r.id].get(m) for m in outcomes.metrics}} for r in front
+        ]
+        out["InfeasibleTrainingJobs"] = sum(1 for r in records if values.get(r.id) and
+                                            not outcomes.feasible(values[r.id]))
     if tuning.parents:
         warm_type = (tuning.spec.get("warm_start") or {}).get("type", "identical_data_and_algorithm")
         out["WarmStartConfig"] = {

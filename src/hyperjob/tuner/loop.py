@@ -40,6 +40,7 @@ from hyperjob.records import (
     TrainingJobStatus,
     TuningJobStatus,
 )
+from hyperjob.outcomes import best_of, final_values, job_values
 from hyperjob.store.base import Store
 from hyperjob.tuner.completion import CompletionTracker
 from hyperjob.tuner.plan import TuningPlan
@@ -123,6 +124,7 @@ class _Running:
     adopted: bool = False  # it ended while no tuner ran: no stop decisions on its values
     non_finite: tuple[int, float] | None = None  # (step, value) when its last objective value is NaN or inf
     killed: bool = False  # SIGKILLed at once (a second Ctrl-C)
+    last_values: dict[str, float] = field(default_factory=dict)  # every metric's last value (outcomes, cost)
     pause: int | None = None  # hyperband's promotions paused it at this rung: it ends Stopped, may be resumed
     # resumed from its checkpoint after a pause: the values read again from its log (``known``) were told already
     resumed: bool = False
@@ -191,6 +193,7 @@ class Tuner:
             plan.objective, plan.target_value, plan.max_jobs_not_improving, plan.convergence
         )
         self.best: TrainingJobRecord | None = None
+        self._values: dict[str, dict[str, float]] = {}  # finished training jobs' outcome values (hyperjob.outcomes)
         self.n_failed = 0
         self.n_no_objective = 0
         self.started_at = time.time()
@@ -317,7 +320,8 @@ class Tuner:
         from hyperjob.strategies.registry import create_strategy
 
         self.strategy = create_strategy(
-            self.plan.strategy, self.plan.space, self.plan.objective, seed=self.plan.seed, **self.plan.strategy_settings
+            self.plan.strategy, self.plan.space, self.plan.objective, seed=self.plan.seed,
+            outcomes=self.plan.outcomes, **self.plan.strategy_settings
         )
         from hyperjob.strategies.registry import create_stopper
 
@@ -380,11 +384,12 @@ class Tuner:
         finished = sorted((r for r in records if r.status.terminal and not was_interrupted(r)),
                           key=lambda r: (r.ended_at or 0, r.index))
         wanted = self.stopper is not None and finished
-        metrics = self.store.get_all_metrics(self.plan.name) if wanted or unfinished else {}
+        several = not self.plan.outcomes.plain or bool(self.strategy_metrics())
+        metrics = self.store.get_all_metrics(self.plan.name) if wanted or unfinished or several else {}
         for r in finished:
             self.records[r.id] = r
             self._replay_values(r, metrics.get(r.id, ()))
-            self._account_finished(r, replay=True)
+            self._account_finished(r, replay=True, values=final_values(metrics.get(r.id, ())) if several else None)
         found = self.executor.recover([self._request(r) for r in unfinished]) if unfinished else {}
         for r in sorted(unfinished + interrupted, key=lambda r: r.index):
             how = found.get(r.id, Recovery.LOST)
@@ -587,6 +592,8 @@ class Tuner:
             self.store.append_metrics(run.record.id, fresh)
         metric = self.plan.objective.metric
         record = run.record
+        for v in values:
+            run.last_values[v.name] = v.value
         for i, v in enumerate(values):
             if v.name != metric:
                 continue
@@ -675,21 +682,42 @@ class Tuner:
                 once_key="objective-once",
             )
         self.records[job_id] = record
-        self._account_finished(record)
+        self._account_finished(record, values=run.last_values)
         self.listener.on_training_job_ended(record)
 
-    def _account_finished(self, record: TrainingJobRecord, *, replay: bool = False) -> None:
-        """Tell the strategy, update counters and completion criteria for a training job that ended."""
+    def strategy_metrics(self) -> tuple[str, ...]:
+        """The metrics besides the objective that the strategy is told with each final value: the outcomes'
+        (several objectives, constraints) and the strategy's cost metric, if any."""
+        names = list(self.plan.outcomes.metrics if not self.plan.outcomes.plain else ())
+        cost = self.plan.strategy_settings.get("cost_metric")
+        if isinstance(cost, str):
+            names.append(cost)
+        return tuple(dict.fromkeys(names))
+
+    def _account_finished(self, record: TrainingJobRecord, *, replay: bool = False,
+                          values: Any = None) -> None:
+        """Tell the strategy, update counters and completion criteria for a training job that ended.
+
+        ``values``: the last value of each of its metrics (the outcomes' constraints and other objectives)."""
         config = dict(record.config)
         value = record.final_objective
         if value is not None and not math.isfinite(value):  # recorded before non-finite values failed a job
             value = None
         if record.status is TrainingJobStatus.COMPLETED and value is not None:
-            self.strategy.observe(Final(config, value, training_job=record.id))
-            if self.best is None or self.plan.objective.is_better(value, self.best.final_objective):
-                self.best = record
-                if not replay:
-                    self.listener.on_new_best(record)
+            outcomes = self.plan.outcomes
+            metrics = {k: float(values[k]) for k in self.strategy_metrics() if values and k in values}
+            self.strategy.observe(Final(config, value, training_job=record.id, metrics=metrics))
+            self._values[record.id] = job_values(record, outcomes, metrics) or {}
+            feasible = outcomes.feasible(self._values[record.id])
+            if feasible:  # the one rule of "best" (hyperjob.outcomes): an infeasible training job never wins
+                both = [self.best, record] if self.best is not None else [record]
+                best = best_of(both, outcomes, lambda r: self._values[r.id])
+                if best is not None and (self.best is None or best.id != self.best.id):
+                    self.best = best
+                    if not replay:
+                        self.listener.on_new_best(best)
+            if not feasible:
+                return
             reason = self.completion.add(value)
             if reason and not replay:
                 self._request_end(TuningJobStatus.COMPLETED, reason)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from hyperjob.errors import SpecError
+from hyperjob.outcomes import Outcomes
 from hyperjob.records import MetricDefinition, Objective, Program
 from hyperjob.space import SearchSpace
 from hyperjob.stopping.base import MedianRule
@@ -73,6 +74,8 @@ class TuningPlan:
     spec_json: Mapping[str, Any] | None = None
     parents: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    #: the objectives (the first is ``objective``) and outcome constraints; ``None``: ``objective`` alone
+    outcomes: Outcomes | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.max_jobs, int) or self.max_jobs < 1:
@@ -92,6 +95,8 @@ class TuningPlan:
             if v is not None and (not isinstance(v, (int, float)) or v <= 0 or math.isnan(v)):
                 raise SpecError(f"{what} must be a positive number of seconds, got {v!r}.", path=f"limits.{what}")
         object.__setattr__(self, "output_dir", Path(self.output_dir))
+        if self.outcomes is None:
+            object.__setattr__(self, "outcomes", Outcomes.single(self.objective))
 
     @property
     def fail_fast_window(self) -> int:
@@ -140,4 +145,5 @@ class TuningPlan:
             spec_json=spec.to_json(),
             parents=parents,
             warnings=tuple(spec.warnings),
+            outcomes=spec.build_outcomes(),
         )

@@ -267,8 +267,8 @@ async function jobPage() {
     const status = d.HyperParameterTuningJobStatus;
     const max = cfg.ResourceLimits.MaxNumberOfTrainingJobs;
     const done = c.Completed + c.NonRetryableError + c.Stopped;
-    const stop = el("button", {class: "danger", "data-role": "stop", disabled: status === "Stopping",
-      style: TERMINAL.includes(status) ? "display:none" : null}, status === "Stopping" ? "stopping…" : "Stop tuning job");
+    const stop = el("button", {class: "danger", "data-role": "stop", disabled: TERMINAL.includes(status) || status === "Stopping"},
+      status === "Stopping" ? "stopping…" : "Stop tuning job");
     stop.addEventListener("click", async () => {
       if (!stop.classList.contains("armed")) { stop.classList.add("armed"); stop.textContent = "click again to stop"; return; }
       stop.disabled = true;
