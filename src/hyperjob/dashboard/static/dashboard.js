@@ -191,6 +191,7 @@ async function listPage() {
 
 // ------------------------------------------------------------------------------------------------- job page
 const TERMINAL = ["Completed", "Failed", "Stopped"];
+const PARCOORDS_MAX = 2000;
 
 function rowsOf(tj) {
   return tj.ids.map((id, i) => {
@@ -254,11 +255,12 @@ async function jobPage() {
     renderMore();
     renderFailures();
     renderTable();
+    if (first || !job.terminal) pickCurves();
+    const curves = fetchCurves();
     await plotlyReady;
     renderHistory();
     renderParallel();
-    if (first || !job.terminal) pickCurves();
-    await renderCurves();
+    await renderCurves(curves);
     if (first) renderImportance();
   }
 
@@ -267,8 +269,8 @@ async function jobPage() {
     const status = d.HyperParameterTuningJobStatus;
     const max = cfg.ResourceLimits.MaxNumberOfTrainingJobs;
     const done = c.Completed + c.NonRetryableError + c.Stopped;
-    const stop = el("button", {class: "danger", "data-role": "stop", disabled: TERMINAL.includes(status) || status === "Stopping"},
-      status === "Stopping" ? "stopping…" : "Stop tuning job");
+    const stop = el("button", {class: "danger", "data-role": "stop", disabled: status === "Stopping",
+      style: TERMINAL.includes(status) ? "display:none" : null}, status === "Stopping" ? "stopping…" : "Stop tuning job");
     stop.addEventListener("click", async () => {
       if (!stop.classList.contains("armed")) { stop.classList.add("armed"); stop.textContent = "click again to stop"; return; }
       stop.disabled = true;
@@ -398,10 +400,18 @@ async function jobPage() {
   }
 
   function renderParallel() {
-    const rs = view.rows.filter(r => r.status === "Completed" && r.objective !== null);
+    const all = view.rows.filter(r => r.status === "Completed" && r.objective !== null);
+    // at most PARCOORDS_MAX lines (drawn with WebGL): the best half of them, and an even spread of the rest
+    const maximize = view.job.objective.direction === "Maximize";
+    let rs = all;
+    if (all.length > PARCOORDS_MAX) {
+      const sorted = all.slice().sort((a, b) => maximize ? b.objective - a.objective : a.objective - b.objective);
+      const rest = sorted.slice(PARCOORDS_MAX / 2), step = rest.length / (PARCOORDS_MAX / 2);
+      rs = sorted.slice(0, PARCOORDS_MAX / 2).concat(Array.from({length: PARCOORDS_MAX / 2}, (_, i) => rest[Math.floor(i * step)]));
+    }
     const note = body("parallel").querySelector("[data-role=plot-note]");
     if (!rs.length || !view.tj.hp_names.length) { note.textContent = "no completed training job with a value yet."; plots.parallel.dataset.points = "0"; return; }
-    note.textContent = "";
+    note.textContent = rs.length < all.length ? `${rs.length} of ${all.length} completed training jobs: the best ${PARCOORDS_MAX / 2} and an even spread of the others.` : "";
     const dims = view.tj.hp_names.map(n => {
       const vals = rs.map(r => r.hp[n]);
       if (vals.every(v => typeof v === "number")) {
@@ -444,11 +454,15 @@ async function jobPage() {
     view.curves = new Set([...done, ...stopped, ...running].map(r => r.id));
   }
 
-  async function renderCurves() {
-    const note = body("curves").querySelector("[data-role=plot-note]");
+  function fetchCurves() {
     const ids = [...view.curves].slice(0, 200);
-    if (!ids.length) { note.textContent = "no training job to show yet."; plots.curves.dataset.points = "0"; return; }
-    const data = await getJSON(`${api}/curves?ids=${ids.map(encodeURIComponent).join(",")}`);
+    return ids.length ? getJSON(`${api}/curves?ids=${ids.map(encodeURIComponent).join(",")}`) : Promise.resolve(null);
+  }
+
+  async function renderCurves(pending) {
+    const note = body("curves").querySelector("[data-role=plot-note]");
+    const data = await (pending || fetchCurves());
+    if (!data) { note.textContent = "no training job to show yet."; plots.curves.dataset.points = "0"; return; }
     const traces = [], stopX = [], stopY = [], stopText = [], goX = [], goY = [], goText = [];
     for (const c of data.curves) {
       traces.push({type: "scatter", mode: "lines+markers", name: esc(c.id), x: c.x, y: c.y, marker: {size: 4}, line: {width: 1.5},
