@@ -208,8 +208,8 @@ def s3_env(s3_server: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
 # ---------------------------------------
 # ``ray_cluster`` (session): ONE real local Ray cluster of two nodes for the whole test session
 # (``ray.cluster_utils.Cluster``, on 127.0.0.1 only), and this process connected to it. The head has 2 CPUs and the
-# resource ``head``; the worker node has 2 CPUs, one (fake) GPU and the resource ``worker``. A test may add nodes of
-# its own (and remove them); it must leave these two. Only this cluster's processes are stopped at the end.
+# resource ``head``; the worker node has 2 CPUs, one (fake) GPU and the resources ``worker`` and ``spot``. A test
+# may add nodes of its own (and remove them); it must leave these two. Only this cluster's processes are stopped.
 @pytest.fixture(scope="session")
 def ray_cluster() -> Iterator[Any]:
     from types import SimpleNamespace
@@ -221,9 +221,13 @@ def ray_cluster() -> Iterator[Any]:
     from ray.cluster_utils import Cluster
 
     store = 80 * 2**20
+    # a node killed in a test is declared dead after ~1 s (Ray's default health checks take longer)
+    fast_health = {"health_check_period_ms": 500, "health_check_failure_threshold": 2,
+                   "health_check_initial_delay_ms": 0}
     cluster = Cluster(initialize_head=True, head_node_args={
-        "num_cpus": 2, "resources": {"head": 1}, "object_store_memory": store, "include_dashboard": False})
-    worker = cluster.add_node(num_cpus=2, num_gpus=1, resources={"worker": 1}, object_store_memory=store)
+        "num_cpus": 2, "resources": {"head": 1}, "object_store_memory": store, "include_dashboard": False,
+        "_system_config": fast_health})
+    worker = cluster.add_node(num_cpus=2, num_gpus=1, resources={"worker": 1, "spot": 1}, object_store_memory=store)
     try:
         ray.init(address=cluster.address, logging_level="ERROR", log_to_driver=False)
         cluster.wait_for_nodes()

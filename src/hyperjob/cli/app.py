@@ -61,6 +61,9 @@ _state: dict[str, Any] = {"debug": False, "store_retry": None}
 
 DEFAULT_STORE = os.path.join("hyperjob-runs", "hyperjob.db")
 STORE_HELP = "Store URL or SQLite file (env HYPERJOB_STORE; default hyperjob-runs/hyperjob.db)."
+EXECUTOR_HELP = "Where the training jobs run: local (processes on this machine) or ray (overrides the spec's executor)."
+RAY_ADDRESS_HELP = ("The Ray cluster to run on (host:port, ray://host:10001 or auto; implies --executor ray); "
+                    "without it, --executor ray starts a private local cluster.")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -142,6 +145,8 @@ def _open(store: Optional[str]):
 def tune(
     ctx: typer.Context,
     spec: Path = typer.Argument(..., help="job.yaml / job.json, or a SageMaker CreateHyperParameterTuningJob request."),
+    executor: Optional[str] = typer.Option(None, "--executor", help=EXECUTOR_HELP),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", help=RAY_ADDRESS_HELP),
     store: Optional[str] = typer.Option(None, help=STORE_HELP),
     name: Optional[str] = typer.Option(None, help="Name of the tuning job (overrides the spec's)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
@@ -174,7 +179,7 @@ def tune(
         from hyperjob.formats.spec import TuningJobSpec
 
         spec_obj = TuningJobSpec.from_json({**spec_obj.to_json(), "name": name}, source=str(spec))
-    plan = TuningPlan.from_spec(spec_obj)
+    plan = TuningPlan.from_spec(_with_executor(spec_obj, str(spec), executor, ray_address))
     store_url = store or spec_obj.store or os.environ.get("HYPERJOB_STORE") or str(Path(spec_obj.output_dir) / "hyperjob.db")
     _run(plan, store_url, resume=False, quiet=quiet)
 
@@ -268,8 +273,11 @@ def resume(
     name: str = typer.Argument(..., help="The tuning job to continue."),
     store: Optional[str] = typer.Option(None, help=STORE_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
+    executor: Optional[str] = typer.Option(None, "--executor", help=EXECUTOR_HELP + " For this run only."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", help=RAY_ADDRESS_HELP),
 ) -> None:
-    """Continue a tuning job after Ctrl-C, a kill or a reboot."""
+    """Continue a tuning job after Ctrl-C, a kill or a reboot (or another machine's tuner that stopped renewing
+    its lease: see docs/cluster.md)."""
     from hyperjob.formats.spec import TuningJobSpec
     from hyperjob.tuner.plan import TuningPlan
 
@@ -286,8 +294,25 @@ def resume(
             f"hyperjob.tune), which only a Python process holds. Resume it from Python with "
             f"hyperjob.tune(..., name={name!r}, resume=True)."
         )
-    plan = TuningPlan.from_spec(spec)
+    plan = TuningPlan.from_spec(_with_executor(spec, f"tuning job {name!r}", executor, ray_address))
     _run(plan, store_url, resume=True, quiet=quiet)
+
+
+def _with_executor(spec_obj: Any, source: str, executor: Optional[str], ray_address: Optional[str]) -> Any:
+    """The spec with ``--executor`` / ``--ray-address`` applied (tune and resume); unchanged without them."""
+    if executor is None and ray_address is None:
+        return spec_obj
+    from hyperjob.errors import SpecError
+    from hyperjob.formats.spec import TuningJobSpec
+
+    kind = executor or "ray"
+    if kind == "local" and ray_address is not None:
+        raise SpecError(f"--ray-address {ray_address} needs --executor ray, not --executor local. Remove one.")
+    chosen = {"type": kind, **({"address": ray_address} if ray_address else {})}
+    try:
+        return TuningJobSpec.from_json({**spec_obj.to_json(), "executor": chosen}, source=source)
+    except SpecError as exc:
+        raise SpecError(f"--executor {kind}: {exc.message}") from None
 
 
 # ---------------------------------------------------------------------------------------------------- stop

@@ -322,6 +322,7 @@ class _Job:
     stop_asked: bool = False
     ref: Any = None  # the outstanding call: start (until it answered), then the long polls
     ref_kind: str = ""
+    ask_at: float | None = None  # its runner was unreachable for a moment: ask again then
 
 
 class RayExecutor:
@@ -404,6 +405,11 @@ class RayExecutor:
     def poll(self) -> list[ExecutorEvent]:
         """Events since the last call (``Started``, ``MetricsReported``, ``Ended``), in order per job. Never blocks."""
         if self._running or self._placing:
+            now = time.monotonic()
+            for job in self._running.values():
+                if job.ask_at is not None and now >= job.ask_at:
+                    job.ask_at = None
+                    self._ask(job)
             jobs = {e.ref: e for e in self._running.values() if e.ref is not None}
             refs = list(jobs) + list(self._placing)
             if refs:
@@ -470,6 +476,9 @@ class RayExecutor:
             if not self._events and timeout_s > 0:
                 time.sleep(timeout_s)
             return
+        asks = [j.ask_at for j in self._running.values() if j.ask_at is not None]
+        if asks:
+            timeout_s = min(timeout_s, max(0.0, min(asks) - time.monotonic()))
         self._ray.wait(refs, num_returns=1, timeout=max(0.0, timeout_s), fetch_local=False)
 
     def shutdown(self) -> None:
@@ -624,6 +633,12 @@ class RayExecutor:
         job.ref = None
         try:
             answer = self._ray.get(ref)
+        except self._ray.exceptions.ActorUnavailableError:  # unreachable for now: Ray has not declared it dead
+            if job.ref_kind == "poll":
+                job.ask_at = time.monotonic() + 0.5
+                return
+            self._lost(job, None)  # whether it started is unknown: it runs again (a retryable failure)
+            return
         except Exception as exc:  # noqa: BLE001 - the actor died: its node or its worker process is gone
             self._lost(job, exc)
             return
