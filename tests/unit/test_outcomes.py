@@ -215,3 +215,27 @@ def test_the_multi_objective_strategy_is_deterministic_for_a_seed() -> None:
     first, second = (json.loads(stdout) for stdout, _ in outs)
     assert first == second
     assert len({json.dumps(c) for c in first}) == 6  # six different configurations
+
+
+# -- cost-aware choice -------------------------------------------------------------------------------------------
+def test_cost_metric_prefers_the_cheaper_of_two_equal_optima() -> None:
+    pytest.importorskip("botorch")
+
+    def run(**settings: str) -> list[float]:
+        at = AskTell({"x": {"min_value": 0.0, "max_value": 1.0}}, objective="loss", strategy="bayesian", seed=0,
+                     n_initial=4, **settings)
+        xs = []
+        for _ in range(12):
+            s = at.ask()
+            x = s.config["x"]
+            # two optima as good as each other, at 0.2 (cheap) and 0.8 (100 times dearer)
+            at.tell(s, {"loss": min((x - 0.2) ** 2, (x - 0.8) ** 2), "t": 1.0 + 100 * x**4})
+            xs.append(x)
+        return xs[4:]  # after the initial design
+
+    cost = lambda xs: sum(1.0 + 100 * x**4 for x in xs)  # noqa: E731
+    aware, plain = run(cost_metric="t"), run()
+    assert sum(abs(x - 0.2) < 0.15 for x in aware) >= 6, aware
+    assert cost(aware) < 0.5 * cost(plain), (aware, plain)
+    with pytest.raises(SpecError, match=r"^strategy\.settings\.cost_metric: cost_metric must be the name"):
+        AskTell({"x": {"min_value": 0.0, "max_value": 1.0}}, strategy="bayesian", cost_metric=3)

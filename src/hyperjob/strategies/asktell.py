@@ -353,8 +353,9 @@ class AskTell:
         return {**entry.metrics, self.objective.metric: entry.value}
 
     def _metrics(self, value: Any, where: str) -> dict[str, float]:
-        """The outcomes' other metrics in a told dict (several objectives: each is required)."""
-        if self.outcomes.plain:
+        """The other metrics of a told dict, for the strategy (several objectives: each is required;
+        constraints' metrics; a ``cost_metric``): every numeric one."""
+        if self.outcomes.plain and not isinstance(value, Mapping):
             return {}
         if not isinstance(value, Mapping):
             raise SpecError(
@@ -367,12 +368,14 @@ class AskTell:
                 raise SpecError(f"{where}: the metrics {sorted(map(str, value))} lack the objective {o.metric!r}. "
                                 "Tell every objective's value.", path="tell")
         out = {}
-        for name in self.outcomes.metrics[1:]:
-            if name in value:
-                try:
-                    out[name] = float(value[name])
-                except (TypeError, ValueError):
-                    raise SpecError(f"{where}: the value of {name!r} must be a number, got {value[name]!r}.",
+        for name, v in value.items():
+            if name == self.objective.metric:
+                continue
+            try:
+                out[str(name)] = float(v)
+            except (TypeError, ValueError):
+                if name in self.outcomes.metrics:
+                    raise SpecError(f"{where}: the value of {name!r} must be a number, got {v!r}.",
                                     path="tell") from None
         return out
 

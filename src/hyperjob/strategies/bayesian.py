@@ -335,13 +335,21 @@ class BayesianStrategy(LedgerViews, BaseStrategy):
                 warnings.catch_warnings():
             warnings.simplefilter("ignore")  # jitter added to a near-singular fantasy covariance is expected
             acq = self._outcome_models.acquisition(X, self._mvalues, failed, P, seed=int(rng.integers(2**31)))
-            # anchors: the observed front first (feasible, non-dominated), then the rest by the first objective
+            # anchors: the observed front first (feasible, non-dominated), then the feasible ones by the first
+            # objective, then the infeasible ones by how far they are outside the constraints
             front = set(id(v) for v in front_of(self._mvalues, self._outcomes, lambda v: v))
-            order = sorted(range(len(X)), key=lambda i: (id(self._mvalues[i]) not in front,
-                                                         self.objective.loss(self._mvalues[i][self.objective.metric])))
+            outcomes = self._outcomes
+
+            def rank(i: int) -> tuple[bool, float, float]:
+                v = self._mvalues[i]
+                return (id(v) not in front, sum(outcomes.violations(v)), self.objective.loss(v[self.objective.metric]))
+
+            order = sorted(range(len(X)), key=rank)
             anchors = np.clip(X[order[: self._search.anchors]], 0.0, 1.0)
-            search = replace(self._search, polish_starts=0, global_samples=256, local_samples=256,
-                             refine_samples=16)
+            # one objective with constraints: the full search (qLogNEI is cheap); several: a smaller one, no
+            # gradient polish (qLogNEHVI costs more per candidate)
+            search = self._search if not outcomes.several else replace(
+                self._search, polish_starts=0, global_samples=256, local_samples=256, refine_samples=16)
             rows, _ = self._acq_mod.search(acq, self._encoder, anchors, rng, search)
         for row in rows:
             config = self._ledger.canonical(self._encoder.decode(row))
