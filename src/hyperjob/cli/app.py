@@ -150,6 +150,10 @@ def tune(
     store: Optional[str] = typer.Option(None, help=STORE_HELP),
     name: Optional[str] = typer.Option(None, help="Name of the tuning job (overrides the spec's)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
+    fast: bool = typer.Option(False, "--fast", help="Fast mode: one period of one month and the spec's fast: "
+                              "overrides (fewer epochs); `hyperjob rankcheck NAME` checks it against full mode."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", metavar="YYYY-MM", help="The month periods.rotate draws "
+                                        "its periods for (default: this month), to reproduce a month's periods."),
     submit_dir: Optional[Path] = typer.Option(
         None, "--submit-dir", help="For a script-mode SageMaker request: the local source directory holding its "
         "sagemaker_program, which runs there as `python <sagemaker_program> --key value ...`."),
@@ -165,7 +169,11 @@ def tune(
     `hyperjob tune request.json --submit-dir src/`."""
     from hyperjob.formats import load_spec
     from hyperjob.tuner.plan import TuningPlan
+    from hyperjob.cli.experiments import apply_flags, run_stages, staged
 
+    if staged(spec):  # an experiment file with stages: the learning-rate family first, then the rest
+        run_stages(spec, store, quiet, fast, as_of)
+        return
     command = list(ctx.args) or None
     if command and command[0] == "--":
         command = command[1:] or None
@@ -179,6 +187,7 @@ def tune(
         from hyperjob.formats.spec import TuningJobSpec
 
         spec_obj = TuningJobSpec.from_json({**spec_obj.to_json(), "name": name}, source=str(spec))
+    spec_obj = apply_flags(spec_obj, str(spec), fast, as_of)  # --fast, --as-of (docs/experiments.md)
     plan = TuningPlan.from_spec(_with_executor(spec_obj, str(spec), executor, ray_address))
     store_url = store or spec_obj.store or os.environ.get("HYPERJOB_STORE") or str(Path(spec_obj.output_dir) / "hyperjob.db")
     _run(plan, store_url, resume=False, quiet=quiet)
@@ -418,10 +427,15 @@ def describe(
     from hyperjob.tuner.describe import describe_tuning_job
 
     db = _open(store)
+    from hyperjob.cli.experiments import experiment_lines, experiment_report, with_experiment
+
     try:
         d = describe_tuning_job(db, name)
+        experiment = experiment_report(db, name)  # periods: the best configuration and the winner test
     finally:
         db.close()
+    if experiment is not None:
+        with_experiment(d, experiment)
     if as_json:
         _print_json(d)
         return
@@ -466,6 +480,8 @@ def describe(
             lines.append(f"  {s['TrainingJobName']}: {escape(s.get('Reason', ''))}")
         if len(stopped) > shown:
             lines.append(f"  ... and {len(stopped) - shown} more: `hyperjob trials {name} --status Stopped`")
+    if experiment is not None:
+        lines += experiment_lines(experiment, cfg["HyperParameterTuningJobObjective"]["MetricName"])
     for line in lines:
         out.print(line, highlight=False, soft_wrap=True)
 
@@ -543,6 +559,11 @@ def best(
     try:
         tuning = db.get_tuning_job(name)
         objective = objective_of(tuning)
+        from hyperjob.cli.experiments import best_configuration, experiment_report
+
+        experiment = experiment_report(db, name)  # periods: the best configuration by its aggregate
+        if experiment is not None:
+            return best_configuration(experiment, tuning, as_json)
         outcomes, front, values = pareto_front(db, tuning, db.list_training_jobs(name))
         b = front[0] if outcomes.plain and front else best_of(front, outcomes, lambda r: values[r.id])
     finally:
@@ -588,11 +609,16 @@ def best(
 @boundary
 def export(
     name: str = typer.Argument(...),
-    output: Path = typer.Option(Path("-"), "--output", "-o", help="CSV file (default: standard output)."),
+    output: str = typer.Option("-", "--output", "-o", help="CSV file or URL: s3://, gs://, memory://, file:// "
+                               "(default: standard output)."),
     store: Optional[str] = typer.Option(None, help=STORE_HELP),
     long: bool = typer.Option(False, "--long", help="One row per metric value instead of one row per training job."),
 ) -> None:
     """Export every training job with all its metrics as CSV (a NaN or infinite value is an empty cell)."""
+    if output != "-":  # a file or any fsspec URL: checked before anything is read (hyperjob.results)
+        from hyperjob.results import check_target
+
+        check_target(output)
     db = _open(store)
     try:
         tuning = db.get_tuning_job(name)
@@ -600,6 +626,15 @@ def export(
         metrics = db.get_all_metrics(name)
     finally:
         db.close()
+    if output != "-":
+        import io
+
+        from hyperjob.results import put_text
+
+        buf = io.StringIO(newline="")
+        _write_csv(buf, tuning, records, metrics, long)
+        put_text(output, buf.getvalue())
+        return
     fh = sys.stdout if str(output) == "-" else open(output, "w", newline="")
     try:
         _write_csv(fh, tuning, records, metrics, long)
@@ -629,43 +664,12 @@ def _cell(value: Optional[float]) -> str:
 
 
 def _write_csv(fh: Any, tuning: Any, records: list, metrics: dict, long: bool) -> None:
-    w = csv.writer(fh)
-    if long:
-        w.writerow(["training_job", "metric", "step", "value", "timestamp"])
-        for r in records:
-            for m in metrics.get(r.id, []):
-                w.writerow([r.id, m.name, m.step, _cell(m.value), m.timestamp])
-        return
-    hp_names = sorted({k for r in records for k in r.config})
-    metric_names = sorted({m.name for ms in metrics.values() for m in ms})
-    w.writerow(
-        ["training_job", "status", "created_at", "started_at", "ended_at", "final_objective", "failure_reason"]
-        + [f"hp:{n}" for n in hp_names]
-        + [f"{n}:last" for n in metric_names]
-        + [f"{n}:best" for n in metric_names]
-        + [f"{n}:count" for n in metric_names]
-    )
-    from hyperjob.tuner.describe import objective_of
+    from hyperjob.results import write_csv  # one owner of the CSV's columns: export and the results CSV
 
-    objective = objective_of(tuning)
+    write_csv(fh, tuning, records, metrics, long)
 
-    def best_of(vals: list[float]) -> Optional[float]:
-        finite = [v for v in vals if math.isfinite(v)]
-        return (max(finite) if objective.maximize else min(finite)) if finite else None
+from hyperjob.cli import experiments as _experiments  # noqa: E402,F401  (compare, rankcheck)
 
-    for r in records:
-        by_name: dict[str, list[float]] = {}
-        for m in metrics.get(r.id, []):
-            by_name.setdefault(m.name, []).append(m.value)
-        w.writerow(
-            [r.id, r.status.value, r.created_at, r.started_at or "", r.ended_at or "",
-             _cell(r.final_objective), r.failure_reason or ""]
-            + [json.dumps(finite_json(r.config.get(n)), allow_nan=False)
-               if isinstance(r.config.get(n), (list, dict)) else r.config.get(n, "") for n in hp_names]
-            + [_cell(by_name[n][-1]) if n in by_name else "" for n in metric_names]
-            + [_cell(best_of(by_name[n])) if n in by_name else "" for n in metric_names]
-            + [len(by_name.get(n, [])) for n in metric_names]
-        )
 
 def _show_warning(message: Any, category: type, filename: str, lineno: int, file: Any = None,
                   line: Any = None) -> None:

@@ -24,6 +24,10 @@ def detect_format(data: Any) -> str:
     """
     if is_sagemaker_request(data):
         return "sagemaker"
+    from hyperjob.formats.experiments import is_experiment_file
+
+    if is_experiment_file(data):  # seed 004's experiment file: architecture, date_ranges, parameters
+        return "experiments"
     if isinstance(data, Mapping) and isinstance(data.get("models"), list) and "program" not in data:
         return "neptune"
     return "native"
@@ -84,6 +88,10 @@ def _load(path: str | Path, *, command: list[str] | None = None, require_program
             "spec. Set program.command and program.working_dir in the file instead.",
             path="submit_dir", source=source,
         )
+    if kind == "experiments":
+        from hyperjob.formats.experiments import load_experiments
+
+        return load_experiments(data, source=source, base_dir=base_dir)
     if kind == "neptune":
         raise SpecError(
             "this is a Neptune ML model-HPO-configuration file (it has 'models'), which describes the "

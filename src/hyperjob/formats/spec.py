@@ -51,6 +51,7 @@ from hyperjob.formats._base import (
     range_named_by,
 )
 from hyperjob.formats._range_spec import RangeSpec, build_ranges
+from hyperjob.formats.periods import FastSpec, PeriodsSpec, ResultsSpec, check_experiment_fields
 from hyperjob.records import Direction, MetricDefinition, Objective, Program
 from hyperjob.space import SearchSpace
 from hyperjob.stopping.base import MedianRule
@@ -606,6 +607,9 @@ class TuningJobSpec(StrictModel):
     store: str | None = None
     output_dir: str = "hyperjob-runs"
     warm_start: WarmStartSpec | None = None
+    periods: PeriodsSpec | None = None  # evaluation periods, fast mode, results: hyperjob.formats.periods
+    fast: FastSpec | None = None
+    results: ResultsSpec | None = None
     executor: ExecutorSpec = Field(default_factory=ExecutorSpec)  # where training jobs run (docs/cluster.md)
     resources: ResourcesSpec = Field(default_factory=ResourcesSpec)
     retry: RetrySpec = Field(default_factory=RetrySpec)
@@ -775,6 +779,7 @@ class TuningJobSpec(StrictModel):
         space = self.build_space()
         self._check_strategy(space)
         self._check_metrics()
+        check_experiment_fields(self)
         self._check_outcomes()
         if self.warm_start is not None and self.name in self.warm_start.parents:
             i = self.warm_start.parents.index(self.name)
@@ -844,7 +849,10 @@ class TuningJobSpec(StrictModel):
         Raises:
             SpecError: a range is invalid, or a name is both static and tuned.
         """
-        return space_from_parts(self.hyperparameter_ranges, self.static_hyperparameters, self.limits.max_jobs)
+        static = self.static_hyperparameters
+        if self.fast is not None and self.fast.enabled:  # fast mode's overrides (fewer epochs)
+            static = {**static, **self.fast.static_hyperparameters}
+        return space_from_parts(self.hyperparameter_ranges, static, self.limits.max_jobs)
 
     def build_objective(self) -> Objective:
         """The objective record (metric name and direction)."""
@@ -901,6 +909,9 @@ class TuningJobSpec(StrictModel):
     def to_json(self) -> dict[str, Any]:
         """The spec as JSON-able data (what the store keeps); :meth:`from_json` gives back an equal spec."""
         data = self.model_dump(mode="json")
+        for key in ("periods", "fast", "results"):  # none given: stored as before
+            if data.get(key) is None:
+                data.pop(key, None)
         for key in ("objectives", "constraints"):  # one objective: stored as before
             if not data.get(key):
                 data.pop(key, None)

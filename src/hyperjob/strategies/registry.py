@@ -250,6 +250,17 @@ STRATEGY_NAMES: tuple[str, ...] = tuple(e.name for e in _BUILT_IN)
 _ENTRIES: dict[str, StrategyEntry] = {e.name: e for e in _BUILT_IN}
 
 
+def _listed_settings(space: SearchSpace, settings: Mapping[str, Any]) -> Any:
+    from hyperjob.strategies.listed import check_listed
+
+    return check_listed(space, settings)
+
+
+# exactly the configurations given (hyperjob rankcheck's full-mode tuning job); not one of the documented four
+_ENTRIES["listed"] = StrategyEntry("listed", "hyperjob.strategies.listed", "ListedStrategy",
+                                   check_settings=_listed_settings)
+
+
 def register(entry: StrategyEntry) -> None:
     """Add a strategy: the spec, the Tuner and the ask/tell API accept its name from now on.
 

@@ -44,6 +44,7 @@ from hyperjob.outcomes import best_of, final_values, job_values
 from hyperjob.store.base import Store
 from hyperjob.tuner.completion import CompletionTracker
 from hyperjob.tuner.plan import TuningPlan
+from hyperjob.tuner.periods import PeriodRuns
 
 log = logging.getLogger("hyperjob.tuner")
 
@@ -202,6 +203,11 @@ class Tuner:
         self._stop_lock = threading.Lock()
         self._kill = False  # a second Ctrl-C: running training jobs are killed at once, without a grace period
         self._strategy_exhausted = False
+        self.periods = PeriodRuns.of(plan)  # evaluation periods: one training job per period (tuner/periods.py)
+        from hyperjob.results import ResultsWriter
+
+        # results: {url}: checked now, before anything runs (hyperjob.results)
+        self.results = ResultsWriter.of(plan, store, self.listener.on_warning)
         self._warned: set[str] = set()
         self.strategy: Any = None
         self.stopper: Any = None  # a hyperjob.stopping EarlyStopper (early stopping auto, or hyperband's rungs)
@@ -397,7 +403,8 @@ class Tuner:
                 fresh = self.store.reset_for_rerun(r.id)
                 self.records[r.id] = fresh
                 self.reruns.append(fresh)
-                self.strategy.observe(Pending(dict(fresh.config), training_job=fresh.id))
+                if self.periods is None or self.periods.tells_pending(fresh):  # once per configuration
+                    self.strategy.observe(Pending(dict(fresh.config), training_job=fresh.id))
                 continue
             self._reattach(r, how, metrics.get(r.id, ()))
         if found:
@@ -414,7 +421,8 @@ class Tuner:
             run.stop_reason = record.failure_reason or "stopped by the tuning job"
         self.records[record.id] = record
         self.running[record.id] = run
-        self.strategy.observe(Pending(dict(record.config), training_job=record.id))
+        if self.periods is None or self.periods.tells_pending(record):  # once per configuration
+            self.strategy.observe(Pending(dict(record.config), training_job=record.id))
         if self.stopper is not None:
             last = self._restore_decisions(record)
             if record.status is TrainingJobStatus.STOPPING and last is not None and last.pause:
@@ -496,11 +504,23 @@ class Tuner:
         want = min(free, budget_left)
         if want <= 0 or self._strategy_exhausted:
             return
+        if self.periods is not None:  # whole configurations, one training job per period (tuner/periods.py)
+            want = self.periods.configurations_wanted(want, budget_left)
+            if want <= 0:
+                return
         configs = self.strategy.suggest(want)
         if not configs:
             self._strategy_exhausted = True
             return
         for config in configs[:want]:
+            if self.periods is not None:  # queued as reruns are, and launched first as slots free up
+                for extra in self.periods.training_jobs(len(self.records)):
+                    record = self.store.add_training_job(plan.name, dict(config), extra=extra)
+                    self.records[record.id] = record
+                    self.reruns.append(record)
+                while self.reruns and len(self.running) < plan.max_parallel_jobs:
+                    self._launch(self.reruns.pop(0))
+                continue
             record = self.store.add_training_job(plan.name, dict(config))
             self.records[record.id] = record
             self._launch(record)
@@ -556,6 +576,8 @@ class Tuner:
     def _launch(self, record: TrainingJobRecord, known: collections.Counter[tuple[str, int]] | None = None) -> None:
         """Launch a training job; ``known``: it resumes after a pause, and these values were recorded before."""
         request = self._request(record)
+        if self.periods is not None:  # its period, as arguments and environment
+            request = self.periods.request(request, record)
         if record.attempt and self.stopper is not None and known is None:
             self.stopper.forget(record.id)  # a rerun starts its curve afresh
         self.running[record.id] = _Running(record=record, known=known, resumed=known is not None)
@@ -684,6 +706,8 @@ class Tuner:
         self.records[job_id] = record
         self._account_finished(record, values=run.last_values)
         self.listener.on_training_job_ended(record)
+        if self.results is not None:  # the results CSV rewritten, the model uploaded (hyperjob.results)
+            self.results.training_job_ended(record)
 
     def strategy_metrics(self) -> tuple[str, ...]:
         """The metrics besides the objective that the strategy is told with each final value: the outcomes'
@@ -699,6 +723,8 @@ class Tuner:
         """Tell the strategy, update counters and completion criteria for a training job that ended.
 
         ``values``: the last value of each of its metrics (the outcomes' constraints and other objectives)."""
+        if self.periods is not None and self.periods.account(self, record, replay=replay):
+            return  # one period of a configuration: the configuration is told once, whole (tuner/periods.py)
         config = dict(record.config)
         value = record.final_objective
         if value is not None and not math.isfinite(value):  # recorded before non-finite values failed a job
@@ -852,6 +878,8 @@ class Tuner:
                                                   ended_at=time.time())
             self.reruns.clear()
         self.store.set_tuning_job_status(self.plan.name, status, reason)
+        if self.results is not None:
+            self.results.tuning_job_ended()
         records = tuple(sorted(self.records.values(), key=lambda r: r.index))
         return TuningOutcome(self.plan.name, status, reason, self.best, records)
 

@@ -70,6 +70,10 @@ class TuningPlan:
     seed: int | None = None
     output_dir: Path = Path("hyperjob-runs")
     early_stopping: MedianRule | None = None
+    #: evaluation periods (hyperjob.formats.periods): each configuration is one training job per period, and
+    #: ``max_jobs`` counts training jobs (the spec's ``limits.max_jobs`` times the periods)
+    periods: tuple[Any, ...] = ()
+    results: Any = None  # the spec's ResultsSpec: the results CSV written as training jobs end (hyperjob.results)
     grace_period_s: float = 10.0
     spec_json: Mapping[str, Any] | None = None
     parents: tuple[str, ...] = ()
@@ -117,6 +121,9 @@ class TuningPlan:
         """
         limits = spec.limits
         completion = spec.completion
+        from hyperjob.formats.periods import resolve_periods
+
+        periods = resolve_periods(spec)
         parents: tuple[str, ...] = ()
         if spec.warm_start is not None:
             parents = tuple(spec.warm_start.parents)
@@ -128,7 +135,7 @@ class TuningPlan:
             metric_definitions=tuple(spec.build_metric_definitions()),
             strategy=spec.strategy.name,
             strategy_settings=dict(spec.strategy.settings),
-            max_jobs=int(limits.max_jobs),
+            max_jobs=int(limits.max_jobs) * max(1, len(periods)),
             max_parallel_jobs=int(limits.max_parallel_jobs),
             max_runtime_s=limits.max_runtime_s,
             timeout_s=limits.timeout_s,
@@ -142,6 +149,8 @@ class TuningPlan:
             seed=spec.random_seed,
             output_dir=Path(spec.output_dir),
             early_stopping=spec.build_early_stopping(),
+            periods=periods,
+            results=spec.results,
             spec_json=spec.to_json(),
             parents=parents,
             warnings=tuple(spec.warnings),

@@ -314,5 +314,5 @@ def test_the_spec_asks_the_added_entry(counting: StrategyEntry, changes: dict, p
 
 def test_without_its_entry_the_name_is_refused() -> None:
     with pytest.raises(SpecError, match=r"^strategy\.name: must be one of 'random', 'grid', 'bayesian', "
-                                        r"'hyperband', got 'counting'"):
+                                        r"'hyperband', 'listed', got 'counting'"):  # listed: rankcheck's
         TuningJobSpec.model_validate(counting_spec())
