@@ -161,8 +161,15 @@ def tune(
         None, "--data", help="For a Neptune ML model-HPO-configuration.json: the processed graph folder "
         "(`hyperjob graph process` / `hyperjob graph init`)."),
     max_jobs: Optional[int] = typer.Option(
-        None, "--max-jobs", help="For a Neptune ML model-HPO-configuration.json: the number of training jobs "
-        "(default 2, Neptune's); it selects the tiers that are tuned."),
+        None, "--max-jobs", help="The budget: the number of training jobs (overrides the spec's limits.max_jobs / "
+        "MaxNumberOfTrainingJobs). For a Neptune ML model-HPO-configuration.json (default 2, Neptune's) it also "
+        "selects the tiers that are tuned."),
+    channel: Optional[list[str]] = typer.Option(
+        None, "--channel", help="An input channel NAME=PATH or NAME=URL (s3://bucket/prefix, any fsspec URL), "
+        "repeatable; replaces the spec's channel of that name. A URL is fetched once into a local cache."),
+    max_parallel_jobs: Optional[int] = typer.Option(
+        None, "--max-parallel-jobs", help="Training jobs at once (overrides the spec's limits.max_parallel_jobs; "
+        "for a Neptune ML config, its maxHPOParallelTrainingJobs, default 2)."),
 ) -> None:
     """Run a tuning job. For a SageMaker request, give the training command after `--`:
     `hyperjob tune request.json -- python train.py`, or the source directory of a script-mode request:
@@ -179,18 +186,52 @@ def tune(
         command = command[1:] or None
     from hyperjob.cli.graph import is_neptune_config, neptune_tuning_spec
 
-    if data is not None or max_jobs is not None or is_neptune_config(spec):
-        spec_obj = neptune_tuning_spec(spec, data, max_jobs)
+    if data is not None or is_neptune_config(spec):
+        notes: list[str] = []
+        spec_obj = neptune_tuning_spec(spec, data, max_jobs, command=command, notes=notes)
+        for note in notes:  # graph-size rescaling, an empty tier: said, not silent
+            err.print(f"[yellow]note[/yellow]: {escape(note)}", highlight=False, soft_wrap=True)
     else:
         spec_obj = load_spec(spec, command=command, submit_dir=submit_dir)
+        if max_jobs is not None:  # the budget, for any spec
+            spec_obj = _limit(spec_obj, str(spec), "max_jobs", max_jobs, "--max-jobs")
     if name:
         from hyperjob.formats.spec import TuningJobSpec
 
         spec_obj = TuningJobSpec.from_json({**spec_obj.to_json(), "name": name}, source=str(spec))
     spec_obj = apply_flags(spec_obj, str(spec), fast, as_of)  # --fast, --as-of (docs/experiments.md)
+    spec_obj = _overrides(spec_obj, str(spec), channel, max_parallel_jobs)
+    from hyperjob.executors.env import prepare_channels
+
+    prepare_channels(spec_obj.program.channels, spec_obj.program.working_dir)  # one line before any job starts
     plan = TuningPlan.from_spec(_with_executor(spec_obj, str(spec), executor, ray_address))
     store_url = store or spec_obj.store or os.environ.get("HYPERJOB_STORE") or str(Path(spec_obj.output_dir) / "hyperjob.db")
     _run(plan, store_url, resume=False, quiet=quiet)
+
+
+def _overrides(spec_obj: Any, source: str, channel: Optional[list[str]], max_parallel_jobs: Optional[int]) -> Any:
+    """The spec with ``--channel`` and ``--max-parallel-jobs`` applied (tune and validate)."""
+    from hyperjob.errors import SpecError
+    from hyperjob.formats.channels import parse_channel_flags, with_channels
+    from hyperjob.formats.spec import TuningJobSpec
+
+    spec_obj = with_channels(spec_obj, parse_channel_flags(channel), source=source)
+    if max_parallel_jobs is not None:
+        spec_obj = _limit(spec_obj, source, "max_parallel_jobs", max_parallel_jobs, "--max-parallel-jobs")
+    return spec_obj
+
+
+def _limit(spec_obj: Any, source: str, key: str, value: int, flag: str) -> Any:
+    """The spec with ``limits.<key>`` set from a command-line flag (the spec's own rules apply to it)."""
+    from hyperjob.errors import SpecError
+    from hyperjob.formats.spec import TuningJobSpec
+
+    data = spec_obj.to_json()
+    data["limits"] = {**(data.get("limits") or {}), key: value}
+    try:
+        return TuningJobSpec.from_json(data)
+    except SpecError as exc:
+        raise SpecError(f"{flag} {value}: {exc.message}", source=source) from None
 
 
 def _run(plan: Any, store_url: str, *, resume: bool, quiet: bool) -> None:
@@ -256,20 +297,38 @@ def _print_outcome(outcome: Any, plan: Any, store_url: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------------- validate
-@app.command()
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 @boundary
 def validate(
+    ctx: typer.Context,
     spec: Path = typer.Argument(..., help="The spec file to check."),
     log: Optional[Path] = typer.Option(None, "--log", help="Sample log lines to check the metric regexes against."),
     submit_dir: Optional[Path] = typer.Option(
         None, "--submit-dir", help="For a script-mode SageMaker request: the local source directory holding its "
         "sagemaker_program."),
+    channel: Optional[list[str]] = typer.Option(
+        None, "--channel", help="An input channel NAME=PATH or NAME=URL, as `hyperjob tune --channel` takes it; "
+        "validate checks that it can be read."),
+    data: Optional[Path] = typer.Option(
+        None, "--data", help="For a Neptune ML config: the processed graph folder; shows the ranges resolved for "
+        "its size (graph-size rescaling) as `hyperjob tune --data` would run them."),
+    max_jobs: Optional[int] = typer.Option(
+        None, "--max-jobs", help="For a Neptune ML config with --data: the budget (default 2)."),
 ) -> None:
     """Check a spec without running it (and its metric regexes against sample log lines). Also reads a Neptune ML
-    model-HPO-configuration.json (either spelling, or the folder holding it)."""
+    model-HPO-configuration.json (either spelling, or the folder holding it). A command after `--` is checked
+    as `hyperjob tune FILE -- cmd` would run it."""
+    from hyperjob.errors import SpecError
     from hyperjob.formats.validate import render, validate_file
 
-    report = validate_file(spec, log, submit_dir=submit_dir)
+    command = list(ctx.args) or None
+    if command and command[0] == "--":
+        command = command[1:] or None
+    if command and command[0].startswith("-"):
+        raise SpecError(f"validate does not know the option {command[0]!r}. See hyperjob validate --help; a "
+                        "command to run goes after '--'.")
+    report = validate_file(spec, log, submit_dir=submit_dir, command=command, channels=channel, data=data,
+                           max_jobs=max_jobs)
     out.print(render(report), highlight=False, soft_wrap=True, markup=False)
     if not report.ok:
         raise typer.Exit(2)
@@ -450,6 +509,14 @@ def describe(
         f"{c['Stopped']} stopped; objective: {o['Succeeded']} succeeded, {o['Pending']} pending, {o['Failed']} failed",
         f"runtime: {d['ConsumedResources']['RuntimeInSeconds']} s",
     ]
+    ranges = cfg.get("ParameterRanges") or {}
+    shown = [f"{r['Name']} [{r['MinValue']}, {r['MaxValue']}] {r['ScalingType']}"
+             + (f" -> {r['ResolvedScalingType']}" if r.get("ResolvedScalingType", r["ScalingType"]) != r["ScalingType"]
+                else "")
+             for key in ("ContinuousParameterRanges", "IntegerParameterRanges") for r in ranges.get(key, [])]
+    shown += [f"{r['Name']} {{{', '.join(r['Values'])}}}" for r in ranges.get("CategoricalParameterRanges", [])]
+    if shown:
+        lines.append(f"ranges: {escape('; '.join(shown))}")
     if "TunerNote" in d:
         lines.append(f"[yellow]note[/yellow]: {escape(d['TunerNote'])}")
     if "FailureReason" in d:

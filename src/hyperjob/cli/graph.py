@@ -152,23 +152,20 @@ def init_cmd(
     run()
 
 
-def neptune_tuning_spec(config: Path, data: Optional[Path], max_jobs: Optional[int]) -> Any:
-    """The :class:`~hyperjob.formats.spec.TuningJobSpec` ``hyperjob tune CONFIG --data DIR`` runs.
+def neptune_tuning_spec(config: Path, data: Optional[Path], max_jobs: Optional[int], *,
+                        command: Optional[list[str]] = None, notes: Optional[list[str]] = None) -> Any:
+    """The :class:`~hyperjob.formats.spec.TuningJobSpec` ``hyperjob tune CONFIG --data DIR [-- cmd]`` runs
+    (:func:`hyperjob.algorithms.graph.tuning.config_tuning_spec`).
 
     Raises:
-        SpecError: ``--data`` is missing, or anything :func:`graph_tuning_spec` refuses.
+        SpecError: ``--data`` is missing for a built-in model, or anything :func:`graph_tuning_spec` refuses.
     """
-    from hyperjob.algorithms.graph.tuning import DEFAULT_MAX_JOBS, graph_tuning_spec
-    from hyperjob.formats.spec import TuningJobSpec
+    from hyperjob.algorithms.graph.tuning import config_tuning_spec
 
     if not is_neptune_config(config):
-        raise SpecError("--data and --max-jobs apply to a Neptune ML model-HPO-configuration.json, and this file is "
-                        "not one. Set program.channels and limits.max_jobs in the spec instead.", source=str(config))
-    if data is None:
-        raise SpecError("a Neptune ML model-HPO-configuration.json needs the processed graph: add --data DIR (the "
-                        "folder `hyperjob graph process` or `hyperjob graph init` wrote).", source=str(config))
-    spec = graph_tuning_spec(config, data, max_jobs if max_jobs is not None else DEFAULT_MAX_JOBS)
-    return TuningJobSpec.from_json({**spec, "source_format": "neptune"}, source=str(config))
+        raise SpecError("--data applies to a Neptune ML model-HPO-configuration.json, and this file is not one. "
+                        "Set program.channels in the spec, or give --channel NAME=PATH, instead.", source=str(config))
+    return config_tuning_spec(config, data, max_jobs, command=command, notes=notes)
 
 
 def is_neptune_config(path: Path) -> bool:

@@ -50,6 +50,8 @@ __all__ = [
     "JobLayout",
     "build_arguments",
     "build_environment",
+    "channel_path",
+    "prepare_channels",
     "format_value",
     "is_framework_key",
     "plain",
@@ -202,10 +204,10 @@ class JobLayout:
             str(self.input_config_dir / "resourceconfig.json"): json.dumps(resource_config()),
             str(self.input_config_dir / "inputdataconfig.json"): json.dumps(input_data_config(job.program.channels)),
         }
-        return dirs, files
-
         if not job.segment:  # a segment resumed after a pause goes on in its metrics file
             files[str(self.metrics)] = ""
+        return dirs, files
+
     def create(self, job: LaunchRequest) -> None:
         """Create the directories and write the configuration files; empty the log and metrics files.
 
@@ -308,7 +310,7 @@ def build_environment(
                 f"channel name {name!r} cannot be an environment variable name. Use letters, digits, - and _.",
                 path=f"channels.{name}",
             )
-        channels[name] = os.path.normpath(os.path.join(cwd, os.path.expanduser(path)))
+        channels[name] = channel_path(name, path, cwd)
 
     hj = {
         "HYPERJOB_TRAINING_JOB_NAME": job.training_job_id,
@@ -418,6 +420,59 @@ def build_environment(
     env.setdefault("OMP_NUM_THREADS", "1")
     env.update({str(k): str(v) for k, v in program.env.items()})
     return env
+
+
+#: URL -> its local copy, fetched once per process (``hyperjob.remote.fetch`` reuses its cache across processes)
+_FETCHED: dict[str, str] = {}
+
+
+def channel_path(name: str, where: str, cwd: str) -> str:
+    """The local folder (or file) a training program reads for the channel ``name``.
+
+    A local path is resolved against ``cwd``; a URL (``s3://bucket/prefix``, any fsspec URL) is fetched into
+    hyperjob's cache once (:func:`hyperjob.remote.fetch`, reused while the remote is unchanged) and its local
+    copy is returned.
+
+    Raises:
+        SpecError: the URL cannot be read (one line naming the channel, the URL and the fix).
+    """
+    from hyperjob import remote
+
+    if not remote.is_url(where):
+        return os.path.normpath(os.path.join(cwd, os.path.expanduser(remote.local_path(where))))
+    if where not in _FETCHED:
+        try:
+            _FETCHED[where] = str(remote.fetch(where))
+        except SpecError as exc:
+            raise SpecError(f"the input channel {name!r} cannot be read: {exc}", path=f"program.channels.{name}") \
+                from None
+    return _FETCHED[where]
+
+
+def prepare_channels(channels: Mapping[str, str], working_dir: str | None = None) -> dict[str, str]:
+    """Check every input channel before any training job starts, fetching those given as URLs.
+
+    Called by ``hyperjob tune`` (and ``validate --check-data``) once, before the tuning job starts, so that
+    a channel that cannot be read is one line instead of every training job failing.
+
+    Returns:
+        channel name -> the local path the programs will see.
+
+    Raises:
+        SpecError: a local path that does not exist, or a URL that cannot be read.
+    """
+    cwd = os.path.abspath(working_dir) if working_dir else os.getcwd()
+    out: dict[str, str] = {}
+    for name, where in sorted(channels.items()):
+        path = channel_path(name, where, cwd)
+        if not os.path.exists(path):
+            raise SpecError(
+                f"the input channel {name!r} is {path}, which does not exist. Create it, or give its data with "
+                f"--channel {name}=PATH (a folder or file) or --channel {name}=s3://bucket/prefix.",
+                path=f"program.channels.{name}",
+            )
+        out[name] = path
+    return out
 
 
 _TOOLKIT_KEYS = frozenset(

@@ -14,6 +14,8 @@ default are multiplied by
 
     ``f = min(1, sqrt(S / U))``  for hyperparameters that *grow* with the graph (:data:`GROWING`:
     ``batch-size``, ``num-negs``, ``num-hidden``, ``edge-num-hidden``): a smaller graph has room for less;
+    a model's width (``num-hidden``, ``edge-num-hidden``) keeps ``f >= 0.25``, so that a tiny graph gets a
+    small model, not a degenerate one (``[16, 128]`` becomes at worst ``[4, 32]``, never ``[1, 4]``);
 
     ``f = min(1, sqrt(U / S))``  for every other hyperparameter (``num-epochs`` above all): on a larger graph
     each epoch is more work, so fewer are tried.
@@ -61,6 +63,8 @@ from hyperjob.errors import SpecError
 
 __all__ = [
     "GROWING",
+    "MIN_WIDTH_FACTOR",
+    "WIDTHS",
     "UNITS",
     "resolve_graph_size",
     "scale_factor",
@@ -70,6 +74,9 @@ __all__ = [
 UNITS: Mapping[str, int] = {"perm": 1_000_000, "per10m": 10_000_000, "per100m": 100_000_000}
 #: hyperparameters whose range grows with the graph (every other one shrinks)
 GROWING = frozenset({"batch-size", "num-negs", "num-hidden", "edge-num-hidden"})
+#: growing hyperparameters that are a model's width: rule 1 shrinks them by at most :data:`MIN_WIDTH_FACTOR`
+WIDTHS = frozenset({"num-hidden", "edge-num-hidden"})
+MIN_WIDTH_FACTOR = 0.25
 #: the tuned tier arrays, in every spelling :func:`~hyperjob.formats.neptune.load_neptune_config` accepts
 _TUNED_TIER_KEY = re.compile(r"^(?:[123]-tier-params?|tier-?[123]-params?)$")
 
@@ -95,7 +102,10 @@ def scale_factor(name: str, strategy: str, size: int) -> float:
     if size < 0:
         raise SpecError(f"the graph size must be >= 0, got {size}.", path="graph")
     if name in GROWING:
-        return min(1.0, math.sqrt(size / unit))
+        f = min(1.0, math.sqrt(size / unit))
+        # a model's width is not cut below a quarter of what was written (num-hidden [16, 128] -> [4, 32] at
+        # worst, never [1, 4]); batch-size and num-negs follow the graph down (rule 2 fits batch-size to it)
+        return max(f, MIN_WIDTH_FACTOR) if name in WIDTHS else f
     return 1.0 if size == 0 else min(1.0, math.sqrt(unit / size))
 
 

@@ -52,6 +52,7 @@ from __future__ import annotations
 import difflib
 import json
 import math
+import os
 import re
 import sys
 import time
@@ -262,9 +263,9 @@ def load_config_for_graph(
 def neptune_job(
     config_path: "str | Path | Mapping[str, Any]",
     *,
-    channel: "str | Path",
-    num_nodes: int,
-    num_edges: int,
+    channel: "str | Path | None" = None,
+    num_nodes: int | None = None,
+    num_edges: int | None = None,
     train_size: int | None = None,
     task: str | None = None,
     max_jobs: int = DEFAULT_MAX_JOBS,
@@ -275,6 +276,8 @@ def neptune_job(
     random_seed: int | None = None,
     timeout_s: float | None = None,
     notes: list[str] | None = None,
+    command: "list[str] | None" = None,
+    working_dir: str | None = None,
 ) -> dict[str, Any]:
     """The job.yaml-shaped tuning job of a ``model-HPO-configuration.json`` on a graph of the given size.
 
@@ -287,7 +290,14 @@ def neptune_job(
             Default 2, Neptune ML's; ``max_parallel_jobs`` defaults to ``min(2, max_jobs)``, Neptune ML's.
         name: the tuning job's name (default ``<model>-<task>-<date>-<time>``).
         strategy, output_dir, random_seed, timeout_s: the spec's fields (``bayesian`` by default, as Neptune ML).
-        notes: if given, the graph-size notes are appended to it.
+        notes: if given, the graph-size notes are appended to it (and a note when the budget's tiers are empty).
+        command: the training program to run instead of the built-in model (``hyperjob tune CONFIG -- cmd``):
+            required for a custom model (``model: "custom"``), whose ``metric_definitions`` read its log. Its
+            hyperparameters are passed as ``--name value``; ``eval-metric`` and the ``eval-frequency-*`` keys
+            are left out (they are the built-in program's).
+        working_dir: where ``command`` runs (default: the current directory).
+
+        Without ``num_nodes``/``num_edges`` (no graph given, a custom model) the ranges are taken as written.
 
     Returns:
         ``program: {algorithm: <model>, channels: {train: <channel>}}``, the budget's ranges in
@@ -299,13 +309,19 @@ def neptune_job(
         SpecError: the configuration is invalid, names a custom model, or its ``task_type`` differs from
             ``task``; a bad budget.
     """
-    config, size_notes = load_config_for_graph(config_path, num_nodes=num_nodes, num_edges=num_edges,
-                                               train_size=train_size)
+    if num_nodes is not None and num_edges is not None:
+        config, size_notes = load_config_for_graph(config_path, num_nodes=num_nodes, num_edges=num_edges,
+                                                   train_size=train_size)
+    else:
+        with _warnings.catch_warnings():
+            _warnings.simplefilter("ignore", NeptuneConfigWarning)
+            config, size_notes = load_neptune_config(config_path), []
     source = config.source or FILE_NAMES[0]
-    if config.model not in BUILTIN_MODELS:
+    if config.model not in BUILTIN_MODELS and not command:
         raise SpecError(f"model {config.model!r} is not a built-in graph model ({', '.join(BUILTIN_MODELS)}); a "
-                        "custom model's configuration runs with its own training program: write a job.yaml with "
-                        "program.command.", path="models[0].model", source=source)
+                        "custom model's configuration runs with its own training program: give it after '--' "
+                        "(hyperjob tune model-HPO-configuration.json -- python train.py).",
+                        path="models[0].model", source=source)
     if task and config.task_type != task:
         raise SpecError(f"task_type {config.task_type!r} differs from the processed graph's task {task!r} "
                         f"({channel}). Process the export for {config.task_type}, or use a configuration "
@@ -313,20 +329,26 @@ def neptune_job(
     if isinstance(max_jobs, bool) or not isinstance(max_jobs, int) or max_jobs < 1:
         raise SpecError(f"max_jobs must be a whole number >= 1, got {max_jobs!r}.", path="max_jobs")
     space = config.space_for_budget(max_jobs)
+    if not space.ranges:  # the budget is the budget: Neptune ML runs them all with the same hyperparameters
+        strategy = "random"  # (random search suggests as many as asked; a model-based one would stop at one)
+        if notes is not None:
+            notes.append(f"the tiers a budget of {max_jobs} tunes hold no hyperparameter: all {max_jobs} training "
+                         "jobs run with the same hyperparameters (the defaults), as Neptune ML does.")
     static: dict[str, Any] = {k: _json_value(v) for k, v in space.static.items()}
     metric = config.eval_metric
-    static["eval-metric"] = metric.name
-    if metric.topk is not None:
-        static["topk"] = metric.topk
-    static["eval-frequency-type"] = config.eval_frequency.type
-    static["eval-frequency-value"] = config.eval_frequency.value
+    if not command:
+        static["eval-metric"] = metric.name
+        if metric.topk is not None:
+            static["topk"] = metric.topk
+        static["eval-frequency-type"] = config.eval_frequency.type
+        static["eval-frequency-value"] = config.eval_frequency.value
     parallel = max_parallel_jobs if max_parallel_jobs is not None else min(DEFAULT_MAX_PARALLEL_JOBS, max_jobs)
     limits: dict[str, Any] = {"max_jobs": max_jobs, "max_parallel_jobs": parallel}
     if timeout_s is not None:
         limits["timeout_s"] = timeout_s
     job: dict[str, Any] = {
         "name": name or f"{config.model}-{config.task_type.replace('_', '-')}-{time.strftime('%Y%m%d-%H%M%S')}",
-        "program": {"algorithm": config.model, "channels": {"train": str(Path(channel).resolve())}},
+        "program": _program(config.model, channel, command, working_dir),
         "static_hyperparameters": static,
         "hyperparameter_ranges": {r.name: _range_json(r) for r in space.ranges},
         # the graph programs report the validation value under the metric's own name (acc, mse, mrr...)
@@ -334,6 +356,8 @@ def neptune_job(
         "strategy": strategy,
         "limits": limits,
     }
+    if metric.metric_definitions:
+        job["metric_definitions"] = [{"name": d.name, "regex": d.regex} for d in metric.metric_definitions]
     if output_dir is not None:
         job["output_dir"] = output_dir
     if random_seed is not None:
@@ -341,6 +365,52 @@ def neptune_job(
     if notes is not None:
         notes.extend(size_notes)
     return job
+
+
+def _program(model: str, channel: "str | Path | None", command: "list[str] | None",
+             working_dir: str | None) -> dict[str, Any]:
+    program: dict[str, Any] = ({"command": [str(a) for a in command], "working_dir": working_dir or os.getcwd()}
+                               if command else {"algorithm": model})
+    if channel is not None:
+        program["channels"] = {"train": str(Path(channel).resolve())}
+    return program
+
+
+def _layers_and_fanouts(space: SearchSpace) -> tuple[int | None, list[Any]]:
+    """(the largest num-layer a training job of ``space`` can get, every fanout value it can get)."""
+    tuned = {r.name: r for r in space.ranges}
+    layer = tuned.get("num-layer")
+    if layer is not None:
+        values = getattr(layer, "values", None)
+        top: int | None = int(max(values)) if values else int(getattr(layer, "max_value"))
+    else:
+        raw = space.static.get("num-layer")
+        top = int(raw) if isinstance(raw, (int, float)) and not isinstance(raw, bool) else None
+    fan = tuned.get("fanout")
+    fanouts = list(getattr(fan, "values", ()) or ()) if fan is not None else [space.static.get("fanout")]
+    return top, [f for f in fanouts if f is not None]
+
+
+def neptune_problems(config: NeptuneConfig) -> list[str]:
+    """What would make training jobs fail at some budget, one line each (``hyperjob validate`` shows them).
+
+    The rule: a ``fanout`` list gives one value per GNN layer, so every ``fanout`` a training job can get must
+    have at least as many values as the largest ``num-layer`` it can get with it (the graph program refuses
+    the job otherwise). The seed's example breaks it from 51 training jobs on: tier 3 tunes ``num-layer``
+    ``[1, 3]`` with ``fanout`` options ``[10, 30]`` / ``[15, 30]`` (two values).
+    """
+    problems = []
+    for budget, tiers in ((2, "tier 1"), (11, "tiers 1-2"), (51, "tiers 1-3")):
+        top, fanouts = _layers_and_fanouts(config.space_for_budget(budget))
+        short = [f for f in fanouts if isinstance(f, (list, tuple)) and top is not None and len(f) < top]
+        if short:
+            first = min(len(f) for f in short)
+            problems.append(
+                f"from {budget} training jobs on ({tiers} tuned), num-layer can be {top} but fanout "
+                f"{_show(list(short[0]))} has {first} value(s): every such training job fails. Give fanout "
+                f"{top} values per option (one per layer, e.g. {_show([10] * top)}), or keep num-layer <= {first}.")
+            break
+    return problems
 
 
 def load_neptune_spec(config_path: "str | Path | Mapping[str, Any]", **job: Any) -> "TuningJobSpec":
@@ -747,6 +817,10 @@ class _Reader:
                                                     f"{_show(inc_strategy)}.")
         inc_val = self.number(p["inc_val"], f"{path}.inc_val", "inc_val") if "inc_val" in p else None
         prefix = f"hyperparameters.{p['param']}"
+        edited = self.uneven_grid(p, lo, hi, ptype, inc_strategy, inc_val, path, who, tier, node_strategy,
+                                  edge_strategy)
+        if edited is not None:
+            return edited
         try:
             return increment_range(p["param"], lo, hi, integer=ptype == "int", inc_strategy=inc_strategy,
                                    inc_val=inc_val, tier=tier, node_strategy=node_strategy,
@@ -754,6 +828,37 @@ class _Reader:
         except SpecError as exc:
             suffix = (exc.path or "")[len(prefix):] if (exc.path or "").startswith(prefix) else ""
             raise self.fail(f"{path}{suffix}", f"{who}: {exc.message}") from None
+
+    def uneven_grid(self, p: Mapping[str, Any], lo: float, hi: float, ptype: str, inc_strategy: str | None,
+                    inc_val: float | None, path: str, who: str, tier: Tier, node_strategy: str | None,
+                    edge_strategy: str | None) -> Range | None:
+        """The grid of an edited range whose ``inc_val`` does not divide it (``num-bases`` ``[1, 8]``, inc_val 2).
+
+        The seed says to edit ``range`` and not ``inc_val``, so such a range is accepted: its values are
+        ``min, min + inc_val, ...`` up to the max, and the max itself (``1, 3, 5, 7, 8``), with a note. ``None``
+        when the range is not such a grid (``increment_range`` then applies its rules and messages).
+        """
+        if inc_val is None or (inc_strategy or "linear").strip().lower() != "linear":
+            return None
+        integer = ptype == "int"
+        if not (lo < hi and 0 < inc_val <= hi - lo) or (integer and not all(float(x).is_integer()
+                                                                            for x in (lo, hi, inc_val))):
+            return None
+        count = (hi - lo) / inc_val
+        if abs(count - round(count)) <= 1e-9 * max(1.0, count) or count + 2 > 100_000:
+            return None
+        n = int(count)
+        if integer:
+            values: list[Any] = [int(lo) + k * int(inc_val) for k in range(n + 1)] + [int(hi)]
+        else:
+            values = [float(f"{lo + k * inc_val:.12g}") for k in range(n + 1)] + [float(hi)]
+        self.warn(f"{path}.inc_val", f"{who}: inc_val {_show(inc_val)} does not divide the range "
+                                     f"{_show(p['range'])}: the values tried are min + k * inc_val and the max: "
+                                     f"{_show(values)}.")
+        from hyperjob.space.ranges import DiscreteRange, Scaling
+
+        return DiscreteRange(name=p["param"], values=tuple(values), integer=integer, scaling=Scaling.LINEAR,
+                             tier=tier, node_strategy=node_strategy, edge_strategy=edge_strategy)
 
     def options(self, p: Mapping[str, Any], ptype: str, path: str, who: str, tier: Tier,
                 node_strategy: str | None, edge_strategy: str | None) -> Range:
@@ -799,4 +904,5 @@ __all__ = [
     "load_neptune_config",
     "load_neptune_spec",
     "neptune_job",
+    "neptune_problems",
 ]

@@ -14,7 +14,9 @@ in short:
 - ``TrainingJobDefinition``: ``StaticHyperParameters`` (JSON-decoded when possible; ``sagemaker_*`` keys and
   ``_tuning_objective_metric`` are framework parameters, not passed to the program, as the toolkit does),
   ``AlgorithmSpecification.MetricDefinitions``, ``StoppingCondition.MaxRuntimeInSeconds`` -> ``timeout_s``,
-  ``Environment``, ``InputDataConfig`` channels whose ``S3Uri`` is a local path or ``file://`` URI.
+  ``Environment``, ``InputDataConfig`` channels: an ``S3Uri`` that is a local path or ``file://`` URI is read in
+  place; an ``s3://`` (or other fsspec) URI is fetched once into a local cache when the tuning job starts
+  (:mod:`hyperjob.remote`); ``hyperjob tune --channel NAME=PATH`` replaces either.
 - ``TrainingJobDefinitions`` (several): the first one (or the one ``HyperjobProgram.DefinitionName`` names) is
   tuned; a warning names the others.
 - ``WarmStartConfig``: parsed into ``warm_start``.
@@ -57,6 +59,7 @@ from hyperjob.formats.builtin_metrics import (
     missing_definitions_message,
 )
 from hyperjob.formats.spec import MetricDefinitionSpec, RangeSpec, TuningJobSpec, spec_warnings
+from hyperjob.remote import is_url
 
 __all__ = ["BUILTIN_ALGORITHMS", "NO_COMMAND", "decode_hyperparameter", "is_sagemaker_request",
            "load_sagemaker_request"]
@@ -658,9 +661,8 @@ class _Reader:
             shown = ", ".join(f"{name} ({uri})" for name, uri in remote.items())
             first = next(iter(remote))
             self.warnings.append(
-                f"input channels on S3 are not downloaded, so the program gets no SM_CHANNEL_<NAME> for: {shown}. "
-                f"Give local copies in HyperjobProgram.Channels (e.g. \"{first}\": \"data/{first}\"), or use a "
-                "local path or file:// URI as their S3Uri."
+                f"input channels without an S3Uri are not read, so the program gets no SM_CHANNEL_<NAME> for: "
+                f"{shown}. Give local copies: --channel {first}=PATH (or HyperjobProgram.Channels), or an S3Uri."
             )
         if command is None:
             return {"algorithm": self._our_algorithm(definition), "working_dir": working_dir, "env": env,
@@ -740,14 +742,14 @@ class _Reader:
             uri = source.get("S3Uri") if source else None
             if uri is None:
                 remote[name] = "a file system data source"
-            elif uri.startswith(("s3://", "https://")):
-                remote[name] = uri
+            elif is_url(uri):  # s3:// (or any fsspec URL): fetched once into a local cache when the tuning starts
+                channels[name] = uri
             else:
                 channels[name] = self._local(uri)
         for name, path in (hp.get("Channels") or {}).items():
-            channels[name] = self._local(path)
+            channels[name] = path if is_url(path) else self._local(path)
             remote.pop(name, None)
-        missing = {k: v for k, v in channels.items() if not os.path.exists(v)}
+        missing = {k: v for k, v in channels.items() if not is_url(v) and not os.path.exists(v)}
         if missing:
             shown = ", ".join(f"{k}={v}" for k, v in missing.items())
             self.warnings.append(f"input channels whose local path does not exist (yet): {shown}.")

@@ -22,7 +22,7 @@ import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from hyperjob.errors import SpecError
 from hyperjob.formats.sagemaker import NO_COMMAND
@@ -44,6 +44,10 @@ __all__ = [
 MAX_LOG_LINES = 100_000
 #: Lines shown per report section.
 SHOWN_LINES = 40
+
+#: How the spec's warning about narrow metric regexes begins (formats/spec.py); validate shows those problems
+#: in its own section instead.
+REGEX_WARNING_PREFIX = "the regex"
 
 
 @dataclass(frozen=True)
@@ -427,6 +431,24 @@ def _notes(spec: TuningJobSpec) -> list[str]:
     return notes
 
 
+def _channel_notes(channels: Mapping[str, str]) -> list[str]:
+    """A note per ``--channel`` that cannot be read now (one line each, from hyperjob.remote). The spec's own URLs
+    are not tried here (that needs the credentials ``tune`` will have); ``tune`` checks them before any job."""
+    from hyperjob import remote
+
+    notes = []
+    for name, where in sorted(channels.items()):
+        if not remote.is_url(where):
+            if not os.path.exists(where):
+                notes.append(f"the input channel {name!r} is {where}, which does not exist.")
+        else:
+            try:
+                remote.check_readable(where)
+            except SpecError as exc:
+                notes.append(f"the input channel {name!r} cannot be read now: {exc}")
+    return notes
+
+
 def _read_log(log: str | Path) -> list[str]:
     p = Path(log)
     try:
@@ -475,7 +497,10 @@ def check_definitions(definitions: Sequence[MetricDefinition],
 
 def validate_file(path: str | Path, log: str | Path | None = None, *,
                   command: list[str] | None = None,
-                  submit_dir: str | Path | None = None) -> "ValidationReport | NeptuneValidationReport":
+                  submit_dir: str | Path | None = None,
+                  channels: Sequence[str] | None = None,
+                  data: str | Path | None = None,
+                  max_jobs: int | None = None) -> "ValidationReport | NeptuneValidationReport":
     """Check a spec file without running it; with ``log``, check its metric regexes on sample log lines.
 
     Args:
@@ -485,6 +510,10 @@ def validate_file(path: str | Path, log: str | Path | None = None, *,
         command: the program, as ``hyperjob tune FILE -- ...`` would get it (optional here).
         submit_dir: a script-mode request's local source directory, as ``hyperjob tune FILE --submit-dir DIR``
             would get it (optional here).
+        channels: ``--channel NAME=PATH|URL`` values, as ``hyperjob tune`` takes them; every channel given as a
+            URL is checked for reading (a failure is a note: the data may be uploaded later).
+        data: for a Neptune config, the processed graph: the report shows the ranges resolved for its size.
+        max_jobs: for a Neptune config with ``data``, the budget (default Neptune ML's 2).
 
     Returns:
         The report (see :func:`render`). A SageMaker request without a program is reported, not refused.
@@ -494,10 +523,18 @@ def validate_file(path: str | Path, log: str | Path | None = None, *,
     """
     from hyperjob.formats import _load
 
+    from hyperjob.formats.channels import parse_channel_flags, with_channels
+
     neptune = _neptune_file(path)
     if neptune is not None:
-        return _validate_neptune(path, neptune, log)
+        return _validate_neptune(path, neptune, log, data=data, max_jobs=max_jobs, command=command)
+    if data is not None or max_jobs is not None:
+        raise SpecError("--data and --max-jobs (with validate) apply to a Neptune ML model-HPO-configuration.json, "
+                        "and this file is not one. Set program.channels and limits.max_jobs in the spec instead.",
+                        source=str(path))
     spec = _load(path, command=command, require_program=False, submit_dir=submit_dir)
+    given = parse_channel_flags(channels)
+    spec = with_channels(spec, given, source=str(path))
     lines: tuple[LineResult, ...] = ()
     count = 0
     if log is not None:
@@ -508,12 +545,15 @@ def validate_file(path: str | Path, log: str | Path | None = None, *,
     else:
         checks = [MetricCheck(d.name, d.regex, problems=tuple(_static_problems(d.regex)))
                   for d in spec.metric_definitions]
+    # a regex's problems are shown once, under "metric regexes" (or the sample log's verdict), not as a warning too
+    shown_below = any(m.problems for m in checks)
+    warnings = tuple(w for w in spec.warnings if not (shown_below and w.startswith(REGEX_WARNING_PREFIX)))
     return ValidationReport(
         path=str(path),
         spec=spec,
         summary=tuple(_summary(spec)),
-        warnings=tuple(spec.warnings),
-        notes=tuple(_notes(spec)),
+        warnings=warnings,
+        notes=tuple(_notes(spec)) + tuple(_channel_notes(given)),
         log=str(log) if log is not None else None,
         line_count=count,
         lines=lines,
@@ -593,6 +633,13 @@ class NeptuneValidationReport(_LogVerdict):
     line_count: int = 0
     lines: tuple[LineResult, ...] = ()
     metrics: tuple[MetricCheck, ...] = ()
+    #: what would make training jobs fail at some budget (fanout lists shorter than num-layer's maximum); shown,
+    #: not fatal: the file is valid at the budgets below it
+    problems: tuple[str, ...] = ()
+    #: with --data (or a command): the tuned ranges as `hyperjob tune` would run them
+    resolved: tuple[str, ...] = ()
+    #: the graph-size changes (one line each) and the budget
+    size_notes: tuple[str, ...] = ()
 
 
 
@@ -617,23 +664,51 @@ def _neptune_file(path: str | Path) -> Path | None:
     return p if detect_format(data) == "neptune" else None
 
 
-def _validate_neptune(path: str | Path, file: Path, log: str | Path | None) -> NeptuneValidationReport:
+def _validate_neptune(path: str | Path, file: Path, log: str | Path | None, *, data: str | Path | None = None,
+                      max_jobs: int | None = None, command: list[str] | None = None) -> NeptuneValidationReport:
     import warnings as _warnings
 
-    from hyperjob.formats.neptune import NeptuneConfigWarning, load_neptune_config
+    from hyperjob.formats.neptune import DEFAULT_MAX_JOBS, NeptuneConfigWarning, load_neptune_config, neptune_problems
 
+    source = str(path) if Path(path) == file else str(file)
     with _warnings.catch_warnings():
         _warnings.simplefilter("ignore", NeptuneConfigWarning)  # kept on config.warnings, shown by render
-        config = load_neptune_config(file, source=str(path) if Path(path) == file else str(file))
+        config = load_neptune_config(file, source=source)
     tuned = tuple((b, config.space_for_budget(b).names) for b in NEPTUNE_BUDGETS)
+    problems = tuple(neptune_problems(config))
+    resolved: tuple[str, ...] = ()
+    size_notes: tuple[str, ...] = ()
+    if data is not None or command is not None:
+        # the spec `hyperjob tune CONFIG [--data DIR] [-- cmd]` would run: every rule it applies, applied here
+        from hyperjob.algorithms.graph.tuning import config_tuning_spec
+
+        notes: list[str] = []
+        spec = config_tuning_spec(file, Path(data) if data is not None else None, max_jobs, command=command,
+                                  notes=notes)
+        budget = spec.limits.max_jobs if spec.limits.max_jobs is not None else DEFAULT_MAX_JOBS
+        resolved = tuple(f"{name}: {_range_text(r)}" for name, r in spec.hyperparameter_ranges.items())
+        size_notes = tuple(notes) + (f"budget {budget} training jobs, {spec.limits.max_parallel_jobs} at once",)
     definitions = list(config.eval_metric.metric_definitions)
+    extra = {"problems": problems, "resolved": resolved, "size_notes": size_notes}
     if log is None:
         checks = [MetricCheck(d.name, d.regex, problems=tuple(_static_problems(d.regex))) for d in definitions]
-        return NeptuneValidationReport(str(path), config, tuned, metrics=tuple(checks))
+        return NeptuneValidationReport(str(path), config, tuned, metrics=tuple(checks), **extra)
     log_lines = _read_log(log)
     found, checks = check_definitions(definitions, log_lines)
     return NeptuneValidationReport(str(path), config, tuned, log=str(log), line_count=len(log_lines),
-                                   lines=tuple(found), metrics=tuple(checks))
+                                   lines=tuple(found), metrics=tuple(checks), **extra)
+
+
+def _range_text(r: Any) -> str:
+    """A spec range in a few words: ``[32, 1024] power2 (default 256)``, ``one of [true, false]``."""
+    if getattr(r, "values", None):
+        return f"one of {list(r.values)}"
+    scaling = getattr(r, "scaling", None)
+    text = f"[{r.min_value:g}, {r.max_value:g}]"
+    if scaling not in (None, "auto", "linear"):
+        text += f" {scaling}"
+    default = getattr(r, "default", None)
+    return text + (f" (default {default})" if default is not None else "")
 
 
 def _render_neptune(report: NeptuneValidationReport) -> str:
@@ -664,6 +739,13 @@ def _render_neptune(report: NeptuneValidationReport) -> str:
     if config.warnings:
         out.append("read leniently:")
         out += _bullets(config.warnings)
+    if report.problems:
+        out.append("training jobs would fail:")
+        out += _bullets(report.problems)
+    if report.size_notes or report.resolved:
+        out.append("as hyperjob tune runs it:")
+        out += _bullets(report.size_notes)
+        out += _bullets((f"tuned {r}" for r in report.resolved))
     if report.log is not None:
         out.append(f"sample log {report.log}: {report.line_count} lines, {len(report.lines)} yield metric values")
         for m in report.metrics:

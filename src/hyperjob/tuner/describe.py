@@ -173,6 +173,7 @@ def describe_tuning_job(store: Store, name: str) -> dict[str, Any]:
         },
         "ObjectiveStatusCounters": obj_counts,
         "ConsumedResources": {"RuntimeInSeconds": int(round(tuning.consumed_runtime_s or 0))},
+        "TrainingJobDefinition": training_job_definition(tuning.spec or {}),
     }
     outcomes, front, values = pareto_front(store, tuning, records)
     best = best_job(front, outcomes, {}) if outcomes.plain else best_of(front, outcomes, lambda r: values[r.id])
@@ -254,7 +255,7 @@ def _config_section(tuning: TuningJobRecord, objective: Objective) -> dict[str, 
         key: settings[name] for key, name in (("MinResource", "min_resource"), ("MaxResource", "max_resource"))
         if settings.get(name) is not None
     }
-    return {
+    section: dict[str, Any] = {
         "Strategy": str(strategy.get("name", "bayesian")).capitalize(),
         **({"StrategyConfig": {"HyperbandStrategyConfig": hyperband}}
            if strategy.get("name") == "hyperband" and hyperband else {}),
@@ -270,6 +271,109 @@ def _config_section(tuning: TuningJobRecord, objective: Objective) -> dict[str, 
         },
         "TrainingJobEarlyStoppingType": "Off" if spec.get("early_stopping", "off") == "off" else "Auto",
     }
+    if settings and strategy.get("name") != "hyperband":  # hyperjob's strategies' own settings, as given
+        section["StrategyConfig"] = {"HyperjobStrategySettings": dict(settings)}
+    ranges = parameter_ranges(spec)
+    if ranges is not None:
+        section["ParameterRanges"] = ranges
+    if spec.get("random_seed") is not None:
+        section["RandomSeed"] = spec["random_seed"]
+    criteria = _completion_criteria(spec.get("completion") or {})
+    if criteria:
+        section["TuningJobCompletionCriteria"] = criteria
+    return section
+
+
+#: spec scaling -> SageMaker's ScalingType
+_SCALING = {None: "Auto", "auto": "Auto", "linear": "Linear", "logarithmic": "Logarithmic",
+            "reverse_logarithmic": "ReverseLogarithmic"}
+
+
+def _str(value: Any) -> str:
+    """A value as SageMaker's API writes hyperparameters: a string (numbers without a trailing ``.0`` noise)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, dict)):
+        import json
+
+        return json.dumps(value)
+    return str(value)
+
+
+def parameter_ranges(spec: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The stored spec's ranges as SageMaker's ``ParameterRanges`` (``MinValue``/``MaxValue``/``Values`` as
+    strings). A discrete range (an ordered list of numbers, e.g. a Neptune grid) is a categorical one there.
+    Each range also carries hyperjob's ``ResolvedScalingType``: what ``Auto`` resolved to (the space's rule,
+    :mod:`hyperjob.space.ranges`), or the scaling given. ``None`` when the spec cannot be rebuilt."""
+    raw = spec.get("hyperparameter_ranges") or {}
+    resolved: dict[str, str] = {}
+    try:
+        from hyperjob.formats.spec import TuningJobSpec
+
+        for r in TuningJobSpec.from_json(dict(spec)).build_space().ranges:
+            scaling = getattr(r, "scaling", None)
+            if scaling is not None:
+                resolved[r.name] = getattr(scaling, "value", str(scaling))
+    except Exception:  # noqa: BLE001 - a spec written by an older version: the ranges as stored, no resolution
+        pass
+    out: dict[str, list[dict[str, Any]]] = {"ContinuousParameterRanges": [], "IntegerParameterRanges": [],
+                                            "CategoricalParameterRanges": []}
+    for name, r in raw.items():
+        kind = r.get("type")
+        if kind in ("continuous", "integer"):
+            entry = {"Name": name, "MinValue": _str(r.get("min_value")), "MaxValue": _str(r.get("max_value")),
+                     "ScalingType": _SCALING.get(r.get("scaling"), str(r.get("scaling")))}
+            if name in resolved:
+                entry["ResolvedScalingType"] = resolved[name]
+            out["ContinuousParameterRanges" if kind == "continuous" else "IntegerParameterRanges"].append(entry)
+        else:
+            out["CategoricalParameterRanges"].append({"Name": name, "Values": [_str(v) for v in r.get("values") or []]})
+    return out
+
+
+def _completion_criteria(completion: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if completion.get("target_value") is not None:
+        out["TargetObjectiveMetricValue"] = completion["target_value"]
+    if completion.get("max_jobs_not_improving") is not None:
+        out["BestObjectiveNotImproving"] = {"MaxNumberOfTrainingJobsNotImproving": completion["max_jobs_not_improving"]}
+    if completion.get("convergence") not in (None, "off"):
+        out["ConvergenceDetected"] = {"CompleteOnConvergence": "Enabled"}
+    return out
+
+
+def training_job_definition(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The stored spec's training program as SageMaker's ``TrainingJobDefinition``.
+
+    ``StaticHyperParameters`` are strings, as SageMaker returns them; ``InputDataConfig`` lists every channel
+    with its ``S3Uri`` as the user gave it (a URL, or a local path: not the local copy of a fetched URL);
+    hyperjob's program (command, algorithm or function, working directory) is under ``HyperjobProgram``.
+    """
+    program = spec.get("program") or {}
+    limits = spec.get("limits") or {}
+    definition: dict[str, Any] = {
+        "StaticHyperParameters": {k: _str(v) for k, v in (spec.get("static_hyperparameters") or {}).items()},
+        "AlgorithmSpecification": {
+            "TrainingInputMode": "File",
+            "MetricDefinitions": [{"Name": d.get("name"), "Regex": d.get("regex")}
+                                  for d in spec.get("metric_definitions") or []],
+        },
+        "InputDataConfig": [
+            {"ChannelName": name, "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": where}}}
+            for name, where in sorted((program.get("channels") or {}).items())
+        ],
+        "HyperjobProgram": {k: v for k, v in {
+            "Command": program.get("command"), "Algorithm": program.get("algorithm"),
+            "Function": program.get("function"), "WorkingDirectory": program.get("working_dir")}.items()
+            if v is not None},
+    }
+    if program.get("algorithm"):
+        definition["AlgorithmSpecification"]["AlgorithmName"] = program["algorithm"]
+    if program.get("env"):
+        definition["Environment"] = dict(program["env"])
+    if limits.get("timeout_s") is not None:
+        definition["StoppingCondition"] = {"MaxRuntimeInSeconds": limits["timeout_s"]}
+    return definition
 
 
 def _completion_details(reason: str, records: list[TrainingJobRecord], objective: Objective) -> dict[str, Any]:

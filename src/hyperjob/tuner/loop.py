@@ -362,7 +362,8 @@ class Tuner:
 
         warm_type = (declared or {}).get("type") or IDENTICAL
         self.warm_start = load_warm_start(
-            self.store, tuple(parents), warm_type, self.plan.space, self.plan.objective, self.plan.max_jobs
+            self.store, tuple(parents), warm_type, self.plan.space, self.plan.objective, self.plan.max_jobs,
+            program=(spec_json or {}).get("program"),
         )
 
     def _replay(self) -> None:

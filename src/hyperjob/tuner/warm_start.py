@@ -27,6 +27,9 @@ no trace in the store); each broken rule raises its own :class:`~hyperjob.errors
 7. Not recursive: only the listed parents' training jobs are used (a parent's own parents are not).
 8. The parents' training jobs (all of them, whatever their state) plus the child's ``max_jobs`` are at most
    500.
+9. ``identical_data_and_algorithm`` only: the same training program (built-in algorithm, function or command
+   line) and the same input channels (names and locations as given) as each parent (:func:`check_program`);
+   new data or a new program is ``transfer_learning``.
 
 How the parents' training jobs are used (:meth:`WarmStart.attach`, called by the Tuner once per ``run``,
 before the first suggestion; a resumed child rebuilds its strategy from scratch, so the parents are fed
@@ -405,6 +408,48 @@ def check_parent(
         )
 
 
+def _program_text(program: Mapping[str, Any]) -> str:
+    if program.get("algorithm"):
+        return f"the built-in algorithm {program['algorithm']!r}"
+    if program.get("function"):
+        return f"the Python function {program['function']!r}"
+    return f"the command {' '.join(map(str, program.get('command') or []))!r}"
+
+
+def check_program(index: int, name: str, parent: Mapping[str, Any], child: Mapping[str, Any]) -> None:
+    """Rule 9 (``identical_data_and_algorithm`` only): the same training program and the same input data.
+
+    SageMaker's definition of the type: the child "uses the same input data and training image as the parent
+    tuning jobs". Here the training image is the program (its built-in algorithm, Python function, or command
+    line; the working directory is not compared) and the input data are the channels: the same names and the
+    same locations (paths or URLs as given, before any fetch). New data or a new program is what
+    ``transfer_learning`` is for.
+
+    Raises:
+        WarmStartError: at ``warm_start.parents[index]``, naming what differs and the fix.
+    """
+    where = f"warm_start.parents[{index}]"
+    keys = ("algorithm", "function") if (parent.get("algorithm") or child.get("algorithm") or
+                                          parent.get("function") or child.get("function")) else ("command",)
+    if any((parent.get(k) or None) != (child.get(k) or None) for k in keys):
+        raise WarmStartError(
+            f"the parent {name!r} ran {_program_text(parent)}, this tuning job runs {_program_text(child)}. "
+            "identical_data_and_algorithm needs the same training program (SageMaker: the same training "
+            "image): run the parent's program, or use warm start type transfer_learning (TransferLearning).",
+            path=where,
+        )
+    p_chan, c_chan = dict(parent.get("channels") or {}), dict(child.get("channels") or {})
+    if p_chan != c_chan:
+        diff = [f"{n}: {p_chan.get(n, 'none')} -> {c_chan.get(n, 'none')}" for n in sorted(set(p_chan) | set(c_chan))
+                if p_chan.get(n) != c_chan.get(n)]
+        raise WarmStartError(
+            f"the parent {name!r} read other input data than this tuning job ({'; '.join(diff)}). "
+            "identical_data_and_algorithm needs the same input data: give the parent's channels (--channel "
+            "NAME=PATH), or use warm start type transfer_learning (TransferLearning) for new data.",
+            path=where,
+        )
+
+
 def parent_space_and_objective(record: TuningJobRecord) -> tuple[SearchSpace, Objective]:
     """The space and objective a tuning job ran with, rebuilt from the spec the store holds.
 
@@ -501,6 +546,7 @@ def load_warm_start(
     space: SearchSpace,
     objective: Objective,
     max_jobs: int,
+    program: Mapping[str, Any] | None = None,
 ) -> WarmStart:
     """Check every warm-start rule and map the parents' training jobs into the child's space.
 
@@ -511,6 +557,8 @@ def load_warm_start(
         space: the child's space (tiers applied).
         objective: the child's objective.
         max_jobs: the child's budget of training jobs.
+        program: the child's stored ``program`` (spec JSON): with ``identical_data_and_algorithm``, each
+            parent's program and input channels must be the same (rule 9, :func:`check_program`).
 
     Returns:
         The :class:`WarmStart` to attach to the child's strategy.
@@ -552,6 +600,8 @@ def load_warm_start(
             )
         p_space, p_objective = parent_space_and_objective(tuning)
         check_parent(i, name, p_space, p_objective, space, objective)
+        if warm_type == IDENTICAL and program is not None:
+            check_program(i, name, (tuning.spec or {}).get("program") or {}, program)
         spaces[name] = p_space
         records[name] = store.list_training_jobs(name)
     n_parents = sum(len(r) for r in records.values())

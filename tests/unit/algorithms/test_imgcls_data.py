@@ -106,10 +106,12 @@ def test_multi_label_needs_lst(folders: Path) -> None:
         load_channel("train", folders, hp(multi_label=1))
 
 
-def test_recordio_is_refused_with_the_supported_formats(tmp_path: Path) -> None:
+def test_a_rec_file_that_is_not_recordio_names_the_file_and_byte(tmp_path: Path) -> None:
+    from hyperjob.errors import SpecError
+
     (tmp_path / "train").mkdir()
     (tmp_path / "train" / "train.rec").write_bytes(b"\x00" * 16)
-    with pytest.raises(ImageDataError, match=r"RecordIO files \(train.rec\).*Supported: image folders .* or .lst"):
+    with pytest.raises(SpecError, match=r"train.rec: at byte 0: 0x00000000 where a record starts with the magic"):
         load_channel("train", tmp_path / "train", hp())
 
 

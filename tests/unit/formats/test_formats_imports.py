@@ -10,7 +10,8 @@ import sys
 import hyperjob.formats
 
 #: what formats may import when they load (besides their own modules, pydantic and yaml)
-ALLOWED = ("hyperjob.errors", "hyperjob.records", "hyperjob.space", "hyperjob.formats")
+#: (hyperjob.remote: URL handling, a leaf that imports only hyperjob.errors; fsspec when a URL is used)
+ALLOWED = ("hyperjob.errors", "hyperjob.records", "hyperjob.space", "hyperjob.formats", "hyperjob.remote")
 #: modules those import in turn (hyperjob.records keeps stopping decisions: hyperjob.stopping.base)
 TRANSITIVE = ("hyperjob", "hyperjob.stopping", "hyperjob.stopping.base")
 

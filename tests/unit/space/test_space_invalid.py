@@ -194,7 +194,7 @@ NEPTUNE_CASES: list[tuple[str, Callable[[dict], Any], list[str]]] = [
     ("range not numeric", _param("1-tier-param", 0, range=["a", 0.01]), ["1-tier-param[0].range[0]", "the range's min must be a number, got 'a'"]),
     ("range reversed", _param("2-tier-param", 0, range=[0.5, 0.0]), ["2-tier-param[0].range", "hyperparameter 'dropout'", "got [0.5, 0.0]"]),
     ("log range min 0", _param("1-tier-param", 0, range=[0, 0.01]), ["1-tier-param[0].range", "'lr': inc_strategy 'log' needs a positive min, got [0, 0.01]"]),
-    ("inc_val not dividing", _param("2-tier-param", 0, inc_strategy="linear", inc_val=0.2), ["2-tier-param[0].inc_val", "'dropout': inc_val 0.2 does not divide the range [0.0, 0.5]"]),
+    # an inc_val that does not divide an edited range is accepted (issue 17): tests/unit/formats/test_issue17_neptune.py
     ("power2 non-positive", _param("1-tier-param", 0, type="int", range=[0, 64], inc_strategy="power2"), ["1-tier-param[0].range", "'power2' needs positive bounds, got [0, 64]"]),
     ("unknown inc_strategy", _param("1-tier-param", 0, inc_strategy="exponential"), ["1-tier-param[0].inc_strategy", "unknown inc_strategy 'exponential'"]),
     ("inc_val without range", _param("3-tier-param", -1, param="fanout", type="int", options=[[10, 30]], inc_val=5, default=[10, 30]), ["3-tier-param[0].inc_val", "'fanout' has inc_val 5 but no 'range'"]),

@@ -16,7 +16,8 @@ from typing import Any, Mapping
 from hyperjob.errors import SpecError
 from hyperjob.formats.neptune import DEFAULT_MAX_JOBS, DEFAULT_MAX_PARALLEL_JOBS, neptune_job
 
-__all__ = ["DEFAULT_MAX_JOBS", "DEFAULT_MAX_PARALLEL_JOBS", "graph_size_of", "graph_tuning_spec", "objective_metric"]
+__all__ = ["DEFAULT_MAX_JOBS", "DEFAULT_MAX_PARALLEL_JOBS", "config_tuning_spec", "graph_size_of", "graph_tuning_spec",
+           "objective_metric"]
 
 
 def objective_metric(eval_metric: str) -> str:
@@ -98,3 +99,36 @@ def graph_tuning_spec(
                        train_size=size["train_size"], task=size["task"], max_jobs=max_jobs,
                        max_parallel_jobs=max_parallel_jobs, name=name, strategy=strategy, output_dir=output_dir,
                        random_seed=random_seed, timeout_s=timeout_s, notes=notes)
+
+
+def config_tuning_spec(
+    config_path: "str | Path",
+    processed_dir: "str | Path | None",
+    max_jobs: int | None = None,
+    *,
+    command: "list[str] | None" = None,
+    notes: list[str] | None = None,
+) -> Any:
+    """The :class:`~hyperjob.formats.spec.TuningJobSpec` that ``hyperjob tune CONFIG [--data DIR] [-- cmd]`` runs
+    (and ``hyperjob validate`` previews): a built-in model needs the processed graph (``--data``); a custom
+    model (or any model given a command) runs the command, on the graph when one is given (its ranges then
+    scaled to its size), else with the ranges as written.
+
+    Raises:
+        SpecError: a built-in model without ``--data``, or anything :func:`graph_tuning_spec` refuses.
+    """
+    from hyperjob.formats.spec import TuningJobSpec
+
+    budget = max_jobs if max_jobs is not None else DEFAULT_MAX_JOBS
+    if processed_dir is None and not command:
+        raise SpecError("a Neptune ML model-HPO-configuration.json needs the processed graph: add --data DIR (the "
+                        "folder `hyperjob graph process` or `hyperjob graph init` wrote), or, for a custom model, "
+                        "its training command after '--'.", source=str(config_path))
+    if processed_dir is not None:
+        size = graph_size_of(processed_dir)
+        spec = neptune_job(config_path, channel=processed_dir, num_nodes=size["num_nodes"],
+                           num_edges=size["num_edges"], train_size=size["train_size"],
+                           task=None if command else size["task"], max_jobs=budget, notes=notes, command=command)
+    else:
+        spec = neptune_job(config_path, max_jobs=budget, notes=notes, command=command)
+    return TuningJobSpec.from_json({**spec, "source_format": "neptune"}, source=str(config_path))

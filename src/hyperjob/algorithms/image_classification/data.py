@@ -8,8 +8,15 @@ Supported layouts of a channel directory (``train``, ``validation``):
   ``validation_lst`` channel), each line ``index<TAB>label<TAB>relative/path.jpg``; with ``multi_label 1`` the
   labels are a 0/1 vector of ``num_classes`` columns (``index 1 0 1 0 path``). Paths are relative to the
   channel directory. Classes are named ``0`` .. ``num_classes - 1``.
-- **RecordIO** (``.rec``) is refused with a clear error: no maintained RecordIO reader installs here (MXNet is
-  retired); convert the data to one of the layouts above.
+- **RecordIO** (``.rec``, with or without its ``.idx``; SageMaker's ``application/x-recordio``): one ``.rec``
+  file in the channel, read by :mod:`.recordio` (no MXNet needed); each record's header holds the label (or,
+  with ``multi_label 1``, a 0/1 vector of ``num_classes`` labels) and the encoded image. Classes are named
+  ``0`` .. ``num_classes - 1``. ``python -m hyperjob.algorithms.image_classification.recordio`` writes one.
+- **Augmented manifest files** (SageMaker's ``application/x-image`` with ``AugmentedManifestFile``): one
+  ``.manifest`` JSON-lines file in the channel; each line has ``source-ref`` (the image path, relative to the
+  channel or absolute; an ``s3://`` URI is read by its last part under the channel) and a label attribute
+  (``class``, or the ``AttributeNames`` second entry given as ``HYPERJOB_LABEL_ATTRIBUTE``): a number, or a
+  list of class indexes for multi-label.
 
 Every image is converted to RGB (or grayscale with ``image_shape`` 1,h,w), its shorter side resized to ``resize``
 when set, then cropped to ``image_shape``: randomly (with a horizontal flip, and colour / affine changes for
@@ -20,6 +27,7 @@ normalizes them on the device.
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import random
@@ -37,7 +45,8 @@ from hyperjob.errors import SpecError
 __all__ = ["DataSet", "ImageDataset", "load_channel", "ImageDataError"]
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm")
-SUPPORTED = "image folders (one sub-folder per class) or .lst files beside the images"
+SUPPORTED = ("image folders (one sub-folder per class), .lst files beside the images, a RecordIO .rec file, or an "
+             "augmented .manifest file")
 
 
 class ImageDataError(SpecError):
@@ -59,6 +68,8 @@ class DataSet:
     labels: tuple[Any, ...]
     class_names: tuple[str, ...]
     source: str
+    #: RecordIO: the byte offset of each image's record in ``paths[i]`` (the ``.rec`` file); None for image files
+    offsets: tuple[int, ...] | None = None
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -111,6 +122,19 @@ def load_channel(
         )
     if lst_files:
         return _read_lst(name, lst_files[0], root, hp)
+    manifests = sorted(root.glob("*.manifest"))
+    if manifests:
+        return _read_manifest(name, manifests, root, hp)
+    records = sorted(root.glob("*.rec"))
+    if len(records) > 1:
+        raise ImageDataError(
+            f"the {name} channel has {len(records)} RecordIO files ({', '.join(p.name for p in records[:5])}); "
+            "hyperjob reads one per channel. Keep one, or write them into one with "
+            "python -m hyperjob.algorithms.image_classification.recordio.",
+            path=f"channels.{name}",
+        )
+    if records:
+        return _read_recordio(name, records[0], hp)
     if hp.multi_label:
         raise ImageDataError(
             f"multi_label 1 needs .lst files (a 0/1 label vector per image); the {name} channel {str(root)!r} "
@@ -119,14 +143,6 @@ def load_channel(
         )
     folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not folders:
-        records = sorted(p.name for p in root.glob("*.rec"))
-        if records:
-            raise ImageDataError(
-                f"the {name} channel holds RecordIO files ({', '.join(records[:3])}), which hyperjob cannot "
-                f"read: no maintained RecordIO reader installs here (MXNet is retired). Supported: {SUPPORTED}. "
-                "Unpack the records to image files (e.g. with MXNet's tools/im2rec.py on a machine that has it).",
-                path=f"channels.{name}",
-            )
         raise ImageDataError(
             f"the {name} channel {str(root)!r} has no class folders and no .lst file. Supported: {SUPPORTED}.",
             path=f"channels.{name}",
@@ -164,6 +180,96 @@ def load_channel(
             path=f"channels.{name}",
         )
     return DataSet(tuple(paths), tuple(labels), names, "image folders")
+
+
+def _label_of(values: Sequence[float], where: str, hp: ImageClassificationHyperparameters) -> Any:
+    """A record's label(s) as the training loop takes them: a class index, or a 0/1 vector (multi_label)."""
+    if hp.multi_label:
+        if len(values) != hp.num_classes or any(v not in (0.0, 1.0) for v in values):
+            raise ImageDataError(
+                f"{where}: multi_label 1 needs a 0/1 vector of num_classes {hp.num_classes} labels, got "
+                f"{len(values)} values {list(values)[:8]!r}. Write the records with one 0/1 label per class.",
+                path="hyperparameters.multi_label")
+        return tuple(int(v) for v in values)
+    label = values[0]
+    if not float(label).is_integer() or not 0 <= label < hp.num_classes:
+        raise ImageDataError(
+            f"{where}: the label {label!r} is not a class index in 0..{hp.num_classes - 1} (num_classes "
+            f"{hp.num_classes}). Fix the label, or num_classes.", path="hyperparameters.num_classes")
+    return int(label)
+
+
+def _read_recordio(name: str, rec: Path, hp: ImageClassificationHyperparameters) -> DataSet:
+    from hyperjob.algorithms.image_classification import recordio
+
+    offsets = recordio.read_offsets(rec)
+    if not offsets:
+        raise ImageDataError(f"{rec} holds no records. Write it again (python -m "
+                             "hyperjob.algorithms.image_classification.recordio).", path=f"channels.{name}")
+    labels = []
+    with open(rec, "rb") as f:
+        for offset in offsets:
+            where = f"{rec}: the record at byte {offset}"
+            record = recordio.unpack(recordio.read_record(f, offset, str(rec)), where)
+            labels.append(_label_of(record.labels, where, hp))
+    return DataSet(tuple(str(rec) for _ in offsets), tuple(labels), tuple(str(i) for i in range(hp.num_classes)),
+                   str(rec), offsets=tuple(offsets))
+
+
+def _read_manifest(name: str, manifests: list[Path], root: Path, hp: ImageClassificationHyperparameters) -> DataSet:
+    """An augmented manifest (JSON lines: ``source-ref`` and a label attribute), as SageMaker documents it."""
+    import json
+
+    if len(manifests) > 1:
+        raise ImageDataError(f"the {name} channel has {len(manifests)} .manifest files; hyperjob reads one per "
+                             "channel. Keep one, or merge them.", path=f"channels.{name}")
+    manifest = manifests[0]
+    attribute = os.environ.get("HYPERJOB_LABEL_ATTRIBUTE") or "class"
+    paths: list[str] = []
+    labels: list[Any] = []
+    for number, line in enumerate(manifest.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        where = f"{manifest}:{number}"
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ImageDataError(f"{where}: not a JSON object ({exc.msg}). An augmented manifest has one JSON "
+                                 "object per line.", path=f"channels.{name}") from None
+        ref = item.get("source-ref") if isinstance(item, dict) else None
+        keys = [k for k in item if k != "source-ref" and not k.endswith("-metadata")] if isinstance(item, dict) else []
+        key = attribute if attribute in (item or {}) else (keys[0] if len(keys) == 1 else None)
+        if not isinstance(ref, str) or key is None:
+            raise ImageDataError(
+                f"{where}: a line needs 'source-ref' and the label attribute {attribute!r} (the second of "
+                f"AttributeNames; set HYPERJOB_LABEL_ATTRIBUTE to name another), got keys {sorted(item)[:6]}.",
+                path=f"channels.{name}")
+        value = item[key]
+        if hp.multi_label:
+            classes = value if isinstance(value, list) else [value]
+            vector = [0.0] * hp.num_classes
+            for c in classes:
+                if not isinstance(c, (int, float)) or not 0 <= c < hp.num_classes:
+                    raise ImageDataError(f"{where}: the class {c!r} is not in 0..{hp.num_classes - 1}.",
+                                         path="hyperparameters.num_classes")
+                vector[int(c)] = 1.0
+            labels.append(_label_of(vector, where, hp))
+        else:
+            if not isinstance(value, (int, float)):
+                raise ImageDataError(f"{where}: the label {value!r} of {key!r} is not a number (a class index).",
+                                     path=f"channels.{name}")
+            labels.append(_label_of([float(value)], where, hp))
+        rel = ref.split("://", 1)[1].split("/", 1)[-1].rsplit("/", 1)[-1] if "://" in ref else ref
+        path = Path(rel) if os.path.isabs(rel) else root / rel
+        paths.append(str(path))
+    missing = [p for p in paths[:1000] if not os.path.isfile(p)]
+    if missing:
+        raise ImageDataError(f"{manifest}: {len(missing)} of the first {min(len(paths), 1000)} images are missing, "
+                             f"e.g. {missing[0]!r}. Put them in the channel (an s3:// source-ref is read by its "
+                             "file name there).", path=f"channels.{name}")
+    if not paths:
+        raise ImageDataError(f"{manifest} lists no images.", path=f"channels.{name}")
+    return DataSet(tuple(paths), tuple(labels), tuple(str(i) for i in range(hp.num_classes)), str(manifest))
 
 
 def _read_lst(name: str, lst: Path, root: Path, hp: ImageClassificationHyperparameters) -> DataSet:
@@ -250,7 +356,10 @@ class ImageDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         path = self.data.paths[index]
-        image = self._load(path)
+        if self.data.offsets is not None:
+            image = self._load(self._record(path, self.data.offsets[index]), f"{path}@{self.data.offsets[index]}")
+        else:
+            image = self._load(path, path)
         if self.augmentation == "crop_color_transform":
             image = _random_affine(image)
         image = self._crop(image, path)
@@ -265,9 +374,23 @@ class ImageDataset(torch.utils.data.Dataset):
         target = torch.tensor(label, dtype=torch.float32) if self.multi_label else torch.tensor(label)
         return tensor, target
 
-    def _load(self, path: str) -> Image.Image:
+    def __getstate__(self) -> dict[str, Any]:  # open RecordIO files stay in their process
+        return {k: v for k, v in self.__dict__.items() if k != "_handles"}
+
+    def _record(self, rec: str, offset: int) -> io.BytesIO:
+        """The encoded image of the record at ``offset`` of ``rec`` (one open file per worker process)."""
+        from hyperjob.algorithms.image_classification import recordio
+
+        handles = self.__dict__.setdefault("_handles", {})
+        key = (os.getpid(), rec)
+        if key not in handles:
+            handles[key] = open(rec, "rb")
+        data = recordio.read_record(handles[key], offset, rec)
+        return io.BytesIO(recordio.unpack(data, f"{rec}: the record at byte {offset}").image)
+
+    def _load(self, source: Any, path: str) -> Image.Image:
         try:
-            with Image.open(path) as im:
+            with Image.open(source) as im:
                 if self.resize is not None and im.format == "JPEG":
                     # let the JPEG decoder scale down by 1/2, 1/4 or 1/8 while it decodes, never below the size
                     # the resize needs (the shorter side stays >= resize)
