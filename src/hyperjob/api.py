@@ -87,6 +87,7 @@ def tune(
     target_value: float | None = None,
     max_jobs_not_improving: int | None = None,
     max_failed_jobs: int | None = None,
+    resource_budget: int | None = None,
     progress: bool = False,
     resume: bool = False,
     warm_start: Mapping[str, Any] | None = None,
@@ -136,6 +137,8 @@ def tune(
         timeout_s: limit per training job, seconds. max_runtime_s: limit of the whole tuning job, seconds.
         target_value, max_jobs_not_improving: completion criteria (see ``hyperjob.tuner.completion``).
         max_failed_jobs: the tuning job fails once this many training jobs failed.
+        resource_budget: epochs (the steps the objective is reported at) all training jobs may train together;
+            when they have, running jobs are stopped and the tuning job completes (``hyperjob.tuner.budget``).
         progress: draw a progress bar on the terminal.
         resume: continue the tuning job ``name`` (after a crash or Ctrl-C) instead of starting it.
         warm_start: learn from earlier tuning jobs of the same store:
@@ -168,7 +171,7 @@ def tune(
         early_stopping=early_stopping, static=static, metric_definitions=metric_definitions, seed=seed, name=name,
         store=store_url, output_dir=output_dir, timeout_s=timeout_s, max_runtime_s=max_runtime_s,
         target_value=target_value, max_jobs_not_improving=max_jobs_not_improving, max_failed_jobs=max_failed_jobs,
-        warm_start=warm_start, objectives=objectives, constraints=constraints,
+        resource_budget=resource_budget, warm_start=warm_start, objectives=objectives, constraints=constraints,
     )
     plan = TuningPlan.from_spec(spec, function=train if spec.program_is_function else None)
     db = open_store(store_url)

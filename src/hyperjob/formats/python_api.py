@@ -146,6 +146,7 @@ def tune_spec(
     target_value: float | None = None,
     max_jobs_not_improving: int | None = None,
     max_failed_jobs: int | None = None,
+    resource_budget: int | None = None,
     warm_start: Mapping[str, Any] | None = None,
     objectives: Sequence[Mapping[str, Any]] | None = None,
     constraints: Sequence[Mapping[str, Any]] | None = None,
@@ -169,7 +170,7 @@ def tune_spec(
     ranges, fixed = split_space(space, static)
     limits: dict[str, Any] = {"max_jobs": max_jobs, "max_parallel_jobs": max_parallel_jobs,
                               "max_runtime_s": max_runtime_s, "timeout_s": timeout_s,
-                              "max_failed_jobs": max_failed_jobs}
+                              "max_failed_jobs": max_failed_jobs, "resource_budget": resource_budget}
     completion = {"target_value": target_value, "max_jobs_not_improving": max_jobs_not_improving}
     data: dict[str, Any] = {
         "name": name if name is not None else "tune-" + _dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")[:-3],

@@ -368,6 +368,8 @@ class LimitsSpec(StrictModel):
         max_runtime_s: wall-clock limit of the whole tuning job, seconds.
         timeout_s: wall-clock limit of each training job, seconds.
         max_failed_jobs: the tuning job fails once this many training jobs have failed.
+        resource_budget: epochs (resource units) all training jobs may train together; when they have, the
+            tuning job completes (hyperjob.tuner.budget).
     """
 
     max_jobs: int | None = Field(default=None, ge=1)
@@ -375,6 +377,7 @@ class LimitsSpec(StrictModel):
     max_runtime_s: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     timeout_s: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     max_failed_jobs: int | None = Field(default=None, ge=1)
+    resource_budget: int | None = Field(default=None, ge=1)
 
 
 class CompletionSpec(StrictModel):

@@ -169,9 +169,18 @@ class AskTell:
         max_jobs: int | None = None,
         objectives: Any = None,
         constraints: Any = None,
+        resource_budget: int | None = None,
         **settings: Any,
     ) -> None:
         from hyperjob.formats.python_api import python_space
+        from hyperjob.tuner.budget import ResourceBudget
+
+        #: ``resource_budget``: the steps (epochs) all suggestions may be trained together, as a tuning job
+        #: counts them (:mod:`hyperjob.tuner.budget`); once told that many, ``done`` is true, the value that
+        #: reached it answers ``stop``, and ``ask()`` has nothing more
+        self.budget: ResourceBudget | None = (
+            ResourceBudget(resource_budget, path="resource_budget") if resource_budget is not None else None
+        )
 
         self.space: SearchSpace = python_space(space, max_jobs)
         #: the objectives (the first is ``objective``) and outcome constraints (docs/objectives.md)
@@ -199,6 +208,13 @@ class AskTell:
         """
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise SpecError(f"ask(n) needs a positive integer n, got {n!r}. Use e.g. ask() or ask(4).", path="n")
+        if self.done:
+            if n > 1:
+                return []
+            raise StrategyError(
+                f"the {self.budget.reason('steps')}: nothing more to suggest. Stop asking when `done` is "  # type: ignore[union-attr]
+                "true, or give a larger resource_budget."
+            )
         out = self._promotions(n)
         configs = self.strategy.suggest(n - len(out)) if len(out) < n else []
         out += [self._until(self._add(config).suggestion) for config in configs]
@@ -311,6 +327,14 @@ class AskTell:
         config, job = dict(entry.suggestion.config), str(entry.suggestion.id)
         entry.intermediate.append((step, number))
         self.strategy.observe(Intermediate(config, step=resource, value=number, training_job=job))
+        if self.budget is not None:
+            self.budget.add(job, resource)
+            if self.budget.reached:  # the budget ends it: stopped with its last value, as a tuning job does
+                self._finish(entry, None, self.budget.reason("steps"))
+                entry.stopped = True
+                self.strategy.observe(Intermediate(config, step=resource, value=number, training_job=job,
+                                                   stopped=True))
+                return TellResult(True, self.budget.reason("steps"))
         if self.stopper is None:
             return None
         decision = self.stopper.decide(job, entry.suggestion.id, resource, number)
@@ -389,6 +413,11 @@ class AskTell:
     def pending(self) -> list[Suggestion]:
         """The suggestions without a final value or failure yet (and not paused), in the order asked."""
         return [e.suggestion for e in self._entries if not e.finished and not e.paused]
+
+    @property
+    def done(self) -> bool:
+        """True once the ``resource_budget`` is spent (never without one)."""
+        return self.budget is not None and self.budget.reached
 
     @property
     def paused(self) -> list[Suggestion]:

@@ -42,6 +42,7 @@ from hyperjob.records import (
 )
 from hyperjob.outcomes import best_of, final_values, job_values
 from hyperjob.store.base import Store
+from hyperjob.tuner.budget import ResourceBudget
 from hyperjob.tuner.completion import CompletionTracker
 from hyperjob.tuner.plan import TuningPlan
 from hyperjob.tuner.periods import PeriodRuns
@@ -212,6 +213,9 @@ class Tuner:
         self.strategy: Any = None
         self.stopper: Any = None  # a hyperjob.stopping EarlyStopper (early stopping auto, or hyperband's rungs)
         self.warm_start: Any = None  # a hyperjob.tuner.warm_start.WarmStart when the plan names parents
+        budget = getattr(plan, "resource_budget", None)
+        #: the epochs (resource units) all training jobs may train together (hyperjob.tuner.budget), or None
+        self.budget: ResourceBudget | None = ResourceBudget(budget) if budget else None
         self._runtime_mark = time.time()
         self._last_renew = time.time()
 
@@ -392,7 +396,11 @@ class Tuner:
                           key=lambda r: (r.ended_at or 0, r.index))
         wanted = self.stopper is not None and finished
         several = not self.plan.outcomes.plain or bool(self.strategy_metrics())
-        metrics = self.store.get_all_metrics(self.plan.name) if wanted or unfinished or several else {}
+        counted = self.budget is not None
+        metrics = self.store.get_all_metrics(self.plan.name) if wanted or unfinished or several or counted else {}
+        if self.budget is not None:  # what every training job trained before (a rerun's lost attempt is gone)
+            for r in records:
+                self._count(r.id, metrics.get(r.id, ()))
         for r in finished:
             self.records[r.id] = r
             self._replay_values(r, metrics.get(r.id, ()))
@@ -494,8 +502,18 @@ class Tuner:
             )
         return None
 
+    def _count(self, training_job_id: str, values: Any) -> None:
+        """Count a training job's stored objective values against the resource budget."""
+        assert self.budget is not None
+        steps = [v.step for v in values if v.name == self.plan.objective.metric and math.isfinite(v.value)]
+        if steps:
+            self.budget.add(training_job_id, max(steps) + resource_offset(steps[0]))
+
     def _fill_slots(self) -> None:
         plan = self.plan
+        if self.budget is not None and self.budget.reached:  # nothing more starts; running jobs are stopped
+            self._request_end(TuningJobStatus.COMPLETED, self.budget.reason())
+            return
         free = plan.max_parallel_jobs - len(self.running)
         while free > 0 and self.reruns:
             self._launch(self.reruns.pop(0))
@@ -581,6 +599,8 @@ class Tuner:
             request = self.periods.request(request, record)
         if record.attempt and self.stopper is not None and known is None:
             self.stopper.forget(record.id)  # a rerun starts its curve afresh
+        if record.attempt and self.budget is not None and known is None:
+            self.budget.restart(record.id)  # it trains again: that counts again
         self.running[record.id] = _Running(record=record, known=known, resumed=known is not None)
         self.executor.launch(request)
         self.listener.on_training_job_launched(record)
@@ -635,6 +655,10 @@ class Tuner:
             if not again:  # the strategy had every value of the earlier segments
                 self.strategy.observe(Intermediate(dict(record.config), step=resource, value=v.value,
                                                    training_job=record.id))
+                if self.budget is not None:
+                    self.budget.add(record.id, resource)
+                    if self.budget.reached:
+                        self._request_end(TuningJobStatus.COMPLETED, self.budget.reason())
             if self.stopper is None:
                 continue
             if run.stop_reason is None:  # rungs the dead tuner decided were restored: they are not decided again

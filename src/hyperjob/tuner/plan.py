@@ -60,6 +60,8 @@ class TuningPlan:
     max_runtime_s: float | None = None
     timeout_s: float | None = None
     max_failed_jobs: int | None = None
+    #: epochs (resource units) all training jobs may train together (hyperjob.tuner.budget); None: no such limit
+    resource_budget: int | None = None
     #: where training jobs run and what each needs (the spec's ExecutorSpec and ResourcesSpec; None: local, 1 CPU)
     executor: Any = None
     resources: Any = None
@@ -140,6 +142,7 @@ class TuningPlan:
             max_runtime_s=limits.max_runtime_s,
             timeout_s=limits.timeout_s,
             max_failed_jobs=limits.max_failed_jobs,
+            resource_budget=limits.resource_budget,
             executor=spec.executor,
             resources=spec.resources,
             max_retry_attempts=spec.retry.max_retry_attempts,
