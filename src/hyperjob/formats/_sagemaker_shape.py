@@ -368,6 +368,8 @@ REQUEST = Struct(
                      max_items=50, ignored=True),
         "Autotune": Struct(members={"Mode": Str(enum=("Enabled",))}, required=("Mode",)),
         "HyperjobProgram": HYPERJOB_PROGRAM,
+        # hyperjob's experiments (docs/experiments.md), in job.yaml's spelling: read by TuningJobSpec's rules
+        "HyperjobExperiment": Struct(members={"Periods": AnyShape(), "Fast": AnyShape(), "Results": AnyShape()}),
     },
     required=("HyperParameterTuningJobName", "HyperParameterTuningJobConfig"),
 )

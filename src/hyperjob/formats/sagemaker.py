@@ -782,6 +782,9 @@ _PATH_MAP = (
     ("random_seed", f"{_CONFIG}.RandomSeed"),
     ("warm_start", "WarmStartConfig"),
     ("program", "HyperjobProgram"),
+    ("periods", "HyperjobExperiment.Periods"),
+    ("fast", "HyperjobExperiment.Fast"),
+    ("results", "HyperjobExperiment.Results"),
 )
 
 
@@ -875,6 +878,10 @@ def load_sagemaker_request(
         walker.check(request)
         reader = _Reader(request, base, command, require_program, submit_dir)
         data = reader.read()
+        experiment = request.get("HyperjobExperiment") or {}  # periods, fast mode, results (docs/experiments.md)
+        for member, field in (("Periods", "periods"), ("Fast", "fast"), ("Results", "results")):
+            if member in experiment:
+                data[field] = experiment[member]
     except SpecError as exc:
         raise _name_the_range(exc, request).at(source=source) from None
     try:

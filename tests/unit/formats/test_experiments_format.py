@@ -7,6 +7,7 @@ import importlib.metadata
 import json
 import sys
 import types
+from pathlib import Path
 
 import pytest
 
@@ -111,3 +112,19 @@ def test_bad_experiment_files_name_the_member(folder, data, message):
     with pytest.raises(SpecError, match=message) as caught:
         load_spec(write(folder, data))
     assert str(caught.value).startswith(str(folder / "exp.json"))
+
+
+def test_a_sagemaker_request_declares_periods_fast_mode_and_results(tmp_path):
+    request = json.loads((Path(__file__).parents[2] / "fixtures" / "specs" / "sagemaker-local.json").read_text())
+    request["HyperParameterTuningJobConfig"].pop("TrainingJobEarlyStoppingType", None)  # periods judge whole jobs
+    request["HyperjobExperiment"] = {"Periods": {"seeds": 3, "aggregate": "median"},
+                                     "Fast": {"static_hyperparameters": {"dropout": 0.5}},
+                                     "Results": {"url": str(tmp_path / "r.csv")}}
+    path = tmp_path / "request.json"
+    path.write_text(json.dumps(request))
+    spec = load_spec(path, command=["python", "train.py"])
+    assert spec.periods.seeds == 3 and spec.periods.aggregate == "median" and spec.results.url.endswith("r.csv")
+    request["HyperjobExperiment"]["Periods"] = {"seeds": 0}
+    path.write_text(json.dumps(request))
+    with pytest.raises(SpecError, match=r"HyperjobExperiment.Periods: must be at least 1, got 0"):
+        load_spec(path, command=["python", "train.py"])
