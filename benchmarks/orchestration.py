@@ -10,6 +10,17 @@ only run the subprocess: the floor) in the same run.
 ``--baseline-src`` adds ``hyperjob@base``: the same measurement with hyperjob imported from another checkout's
 ``src`` (an earlier commit), in the same run.
 
+On Ray (``pip install 'hyperjob[bench]'`` for Ray Tune), in the same run:
+
+    .venv/bin/python benchmarks/orchestration.py --tools ray,raytune,raytune-reuse,bare --jobs 200 --repeats 1
+    .venv/bin/python benchmarks/orchestration.py --tools ray,raytune,raytune-reuse,bare --jobs 64 --job-seconds 1
+
+``ray`` is hyperjob's Ray executor (a tuning job with ``executor: {type: ray}``, 1 CPU per training job);
+``raytune`` is Ray Tune (``tune.Tuner``, function trainables that run the same subprocess, ``reuse_actors=False``),
+``raytune-reuse`` the same with ``reuse_actors=True``. Both start a private local cluster of P logical CPUs before
+the clock starts (its start-up is printed apart, as "ray init"), so P training jobs are in flight; their "all
+CPU" adds the CPU time of the cluster's processes (psutil: RUSAGE_CHILDREN misses children still alive).
+
 Each measurement runs in a fresh process, alternating tools, so they see the same machine conditions.
 "tuner CPU" is the measuring process's own user+system time (``RUSAGE_SELF``); "all CPU" adds its children's
 (``RUSAGE_CHILDREN``: the training jobs, and hyperjob's supervisor process, which starts and waits for them);
@@ -113,9 +124,96 @@ def run_optuna(n_jobs: int, parallel: int, workdir: str, job_s: float) -> dict:
     return {"tool": "optuna", "jobs": done, "wall_s": wall, "cpu_s": cpu, "all_cpu_s": cpu + _cpu_children() - child0}
 
 
+def _tree_cpu() -> float:
+    """CPU time of this process's live descendants (Ray's gcs_server, raylet and workers, with the training
+    jobs they waited for): RUSAGE_CHILDREN counts only children that ended and were waited for."""
+    import psutil
+
+    total = 0.0
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            t = proc.cpu_times()
+            total += t.user + t.system + t.children_user + t.children_system
+        except psutil.Error:
+            pass
+    return total
+
+
+def _ray_cluster(parallel: int) -> float:
+    """Start a private local Ray cluster of ``parallel`` logical CPUs (127.0.0.1 only); its start-up time."""
+    for key, value in {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_AUTH_MODE": "disabled",
+                       "RAY_USAGE_STATS_ENABLED": "0"}.items():
+        os.environ.setdefault(key, value)
+    t0 = time.perf_counter()
+    import ray
+
+    ray.init(address="local", num_cpus=parallel, include_dashboard=False, object_store_memory=256 * 2**20,
+             logging_level="ERROR", log_to_driver=False)
+    return time.perf_counter() - t0
+
+
+def run_ray(n_jobs: int, parallel: int, workdir: str, job_s: float) -> dict:
+    """hyperjob's Ray executor: the tuning job of ``run_hyperjob`` with ``executor: {type: ray}``."""
+    init_s = _ray_cluster(parallel)
+    from hyperjob.formats.spec import TuningJobSpec
+    from hyperjob.store import open_store
+    from hyperjob.tuner.loop import Tuner
+    from hyperjob.tuner.plan import TuningPlan
+
+    cpu0, child0, t0 = _cpu_self(), _cpu_children() + _tree_cpu(), time.perf_counter()
+    spec = TuningJobSpec.model_validate({
+        "name": "noop", "program": {"command": _program(job_s)},
+        "hyperparameter_ranges": {"x": {"type": "continuous", "min_value": 0.0, "max_value": 1.0}},
+        "objective": {"metric": "loss", "type": "minimize"},
+        "metric_definitions": [{"name": "loss", "regex": r"loss=([0-9.]+)"}],
+        "strategy": {"name": "random"}, "random_seed": 0,
+        "limits": {"max_jobs": n_jobs, "max_parallel_jobs": parallel},
+        "executor": {"type": "ray"}, "resources": {"cpus": 1}, "output_dir": os.path.join(workdir, "runs"),
+    })
+    store = open_store(os.path.join(workdir, "hyperjob.db"))
+    outcome = Tuner(TuningPlan.from_spec(spec), store).run()
+    store.close()
+    wall, cpu = time.perf_counter() - t0, _cpu_self() - cpu0
+    done = sum(1 for r in outcome.training_jobs if r.status.value == "Completed" and r.final_objective == 0.5)
+    return {"tool": "ray", "jobs": done, "wall_s": wall, "cpu_s": cpu,
+            "all_cpu_s": cpu + _cpu_children() + _tree_cpu() - child0, "init_s": init_s}
+
+
+def run_raytune(n_jobs: int, parallel: int, workdir: str, job_s: float, reuse: bool = False) -> dict:
+    """Ray Tune: function trainables that run the same subprocess and return its loss, P at once."""
+    init_s = _ray_cluster(parallel)
+    import re
+
+    from ray import tune
+    from ray.tune.search.basic_variant import BasicVariantGenerator
+
+    pattern = re.compile(r"loss=([0-9.]+)")
+    program = _program(job_s)
+
+    def trainable(config: dict) -> dict:
+        out = subprocess.run([*program, "--x", str(config["x"])], capture_output=True, text=True, check=True).stdout
+        return {"loss": float(pattern.search(out).group(1))}
+
+    cpu0, child0, t0 = _cpu_self(), _cpu_children() + _tree_cpu(), time.perf_counter()
+    tuner = tune.Tuner(
+        tune.with_resources(trainable, {"cpu": 1}),
+        param_space={"x": tune.uniform(0.0, 1.0)},
+        tune_config=tune.TuneConfig(num_samples=n_jobs, max_concurrent_trials=parallel, reuse_actors=reuse,
+                                    search_alg=BasicVariantGenerator(random_state=0), metric="loss", mode="min"),
+        run_config=tune.RunConfig(storage_path=os.path.join(workdir, "raytune"), verbose=0),
+    )
+    results = tuner.fit()
+    wall, cpu = time.perf_counter() - t0, _cpu_self() - cpu0
+    done = sum(1 for r in results if r.metrics and r.metrics.get("loss") == 0.5)
+    return {"tool": "raytune-reuse" if reuse else "raytune", "jobs": done, "wall_s": wall, "cpu_s": cpu,
+            "all_cpu_s": cpu + _cpu_children() + _tree_cpu() - child0, "init_s": init_s}
+
+
 def _child(tool: str, n_jobs: int, parallel: int, job_s: float) -> dict:
     with tempfile.TemporaryDirectory() as d:
-        fn = {"hyperjob": run_hyperjob, "optuna": run_optuna, "bare": run_bare}[tool]
+        fn = {"hyperjob": run_hyperjob, "optuna": run_optuna, "bare": run_bare, "ray": run_ray,
+              "raytune": run_raytune,
+              "raytune-reuse": lambda *a: run_raytune(*a, reuse=True)}[tool]
         return fn(n_jobs, parallel, d, job_s)
 
 
@@ -151,7 +249,8 @@ def main() -> None:
             rows[tool].append(row)
             print(
                 f"{tool:9s} run {rep + 1}: {row['jobs']} jobs in {row['wall_s']:.2f} s = "
-                f"{row['jobs'] / row['wall_s']:.1f} jobs/s, tuner CPU {1000 * row['cpu_s'] / row['jobs']:.2f} ms/job",
+                f"{row['jobs'] / row['wall_s']:.1f} jobs/s, tuner CPU {1000 * row['cpu_s'] / row['jobs']:.2f} ms/job"
+                + (f", ray init {row['init_s']:.1f} s (not counted)" if "init_s" in row else ""),
                 file=sys.stderr,
             )
     kind = f"training jobs of {args.job_seconds:g} s" if args.job_seconds else "no-op training jobs"
@@ -173,6 +272,9 @@ def main() -> None:
     if "hyperjob" in med and "optuna" in med:
         print(f"\nratio hyperjob/optuna: throughput {med['hyperjob'][0] / med['optuna'][0]:.2f}x, "
               f"overhead CPU per job {med['hyperjob'][2] / med['optuna'][2]:.2f}x")
+    for peer in ("raytune", "raytune-reuse"):
+        if "ray" in med and peer in med:
+            print(f"ratio ray/{peer}: throughput {med['ray'][0] / med[peer][0]:.2f}x")
     if "hyperjob" in med and "hyperjob@base" in med:
         print(f"ratio hyperjob/hyperjob@base: throughput {med['hyperjob'][0] / med['hyperjob@base'][0]:.2f}x, "
               f"overhead CPU per job {med['hyperjob'][2] / med['hyperjob@base'][2]:.2f}x")

@@ -215,7 +215,8 @@ def _hj(*args: str, **kw: Any) -> subprocess.Popen:
 def test_resume_after_a_tuner_crash_finds_its_training_jobs_on_the_cluster(ray_cluster: Any, tmp_path: Path) -> None:
     """A real tuner process on the cluster (``--executor ray --ray-address``) killed with SIGKILL while its training
     jobs run; the resume (from the spec the store kept, which names the cluster) reattaches them."""
-    spec = _spec(tmp_path, "crash", static_hyperparameters={"steps": 25}, resources={"cpus": 0.5},
+    spec = _spec(tmp_path, "crash", static_hyperparameters={"steps": 20, "hold": str(tmp_path / "go")},
+                 resources={"cpus": 0.5},
                  limits={"max_jobs": 3, "max_parallel_jobs": 2})
     (tmp_path / "job.json").write_text(json.dumps(spec))
     db = str(tmp_path / "hj.db")
@@ -229,6 +230,7 @@ def test_resume_after_a_tuner_crash_finds_its_training_jobs_on_the_cluster(ray_c
         tuner.communicate()
     before = _starts(tmp_path)
     assert all(_alive(pid) for _, _, pid in before)  # on the cluster, the jobs outlive their tuner
+    (tmp_path / "go").write_text("")  # from now on they end: each is reattached or, if it ended first, adopted
     from hyperjob.formats.spec import TuningJobSpec
     from hyperjob.store import open_store
     from hyperjob.tuner.loop import Tuner, TunerListener
@@ -259,4 +261,4 @@ def test_resume_after_a_tuner_crash_finds_its_training_jobs_on_the_cluster(ray_c
     for job_id, _, _ in before:  # their values from before the crash and after it: all 40 steps, once each
         steps = [json.loads(line)["step"] for line in (tmp_path / "runs" / "crash" / job_id / "metrics.jsonl")
                  .read_text().splitlines()]
-        assert steps == list(range(25))
+        assert steps == list(range(20))

@@ -32,7 +32,7 @@ p = argparse.ArgumentParser()
 p.add_argument("--x", type=float); p.add_argument("--starts")
 args = p.parse_args()
 open(os.path.join(args.starts, os.environ["HYPERJOB_TRAINING_JOB_NAME"] + "." + str(os.getpid())), "a").close()
-for step in range(40):
+for step in range(30):
     report(step=step, loss=args.x + 1.0 / (step + 1))
     time.sleep(0.1)
 """

@@ -472,6 +472,8 @@ class Tuner:
             if self._stop_request is None:
                 self._fill_slots()
             events = self.executor.poll()
+            if events:  # a tuner that was frozen learns that it lost its lease before it records anything
+                self._maybe_renew()
             for ev in events:
                 self._handle(ev)
             if self._stop_request is not None and self.running:
