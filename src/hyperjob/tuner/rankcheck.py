@@ -40,14 +40,17 @@ class RankCheck:
         return asdict(self)
 
 
-def _fisher_ci(r: float, se: float, confidence: float) -> tuple[float, float]:
+def _fisher_ci(r: float, se: float, confidence: float, nearest: float) -> tuple[float, float]:
+    """The Fisher-z interval of ``r``; a perfect ``r`` (z infinite) is centred on ``nearest``, the closest value
+    below 1 the statistic can take with these many configurations (one adjacent pair swapped), so that a
+    perfect ranking of five configurations is not an interval of width zero."""
     from scipy import stats
 
     if not math.isfinite(r):
         return (math.nan, math.nan)
-    z = math.atanh(max(-0.999999, min(0.999999, r)))
+    z = math.atanh(max(-nearest, min(nearest, r)))
     half = float(stats.norm.ppf(0.5 + confidence / 2)) * se
-    return (min(r, math.tanh(z - half)), max(r, math.tanh(z + half)))  # |r| = 1 is clamped to compute z
+    return (min(r, math.tanh(z - half)), max(r, math.tanh(z + half)))
 
 
 def rank_agreement(fast: Sequence[float], full: Sequence[float], *, confidence: float = 0.95
@@ -65,8 +68,8 @@ def rank_agreement(fast: Sequence[float], full: Sequence[float], *, confidence: 
                         f"{n} and {len(full)}. Use --top {MIN_TOP} or more.", path="top")
     rho = float(stats.spearmanr(fast, full).statistic)
     tau = float(stats.kendalltau(fast, full).statistic)
-    return (rho, _fisher_ci(rho, math.sqrt(1.06 / (n - 3)), confidence),
-            tau, _fisher_ci(tau, math.sqrt(0.437 / (n - 4)), confidence))
+    return (rho, _fisher_ci(rho, math.sqrt(1.06 / (n - 3)), confidence, 1 - 12 / (n * (n * n - 1))),
+            tau, _fisher_ci(tau, math.sqrt(0.437 / (n - 4)), confidence, 1 - 4 / (n * (n - 1))))
 
 
 def verdict(rho: float, low: float, confidence: float) -> str:

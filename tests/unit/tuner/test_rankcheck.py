@@ -30,6 +30,12 @@ def test_correlations_are_scipys_with_fisher_z_intervals():
     assert "cannot be trusted" in verdict(0.1, -0.6, 0.95)
 
 
+def test_a_perfect_ranking_of_five_is_not_certain():
+    rho, (lo, hi), tau, (tlo, thi) = rank_agreement([1, 2, 3, 4, 5], [10, 20, 30, 40, 50])
+    assert (rho, tau, hi, thi) == (pytest.approx(1), pytest.approx(1), pytest.approx(1), pytest.approx(1))
+    assert 0 < lo < 0.2 and tlo < 0.5  # centred on the nearest imperfect ranking: five prove little
+
+
 def test_four_configurations_are_too_few():
     with pytest.raises(SpecError, match="at least 5 configurations"):
         rank_agreement([1, 2, 3, 4], [1, 2, 3, 4])
