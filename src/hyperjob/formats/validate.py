@@ -407,6 +407,18 @@ def _summary(spec: TuningJobSpec) -> list[tuple[str, str]]:
         out.append(("random seed", str(spec.random_seed)))
     if spec.warm_start is not None:
         out.append(("warm start", f"{spec.warm_start.type} from {', '.join(spec.warm_start.parents)}"))
+    if spec.periods is not None:  # evaluation periods, fast mode, results (docs/experiments.md)
+        from hyperjob.formats.periods import resolve_periods
+
+        periods = resolve_periods(spec)
+        out.append(("periods", f"{len(periods)}, {spec.periods.aggregate} of each configuration: "
+                               + ", ".join(p.label for p in periods)))
+    if spec.fast is not None:
+        overrides = ", ".join(f"{k}={v!r}" for k, v in spec.fast.static_hyperparameters.items()) or "no overrides"
+        out.append(("fast mode", f"{'on' if spec.fast.enabled else 'off (--fast)'}: {spec.fast.months} month, "
+                                 f"{overrides}"))
+    if spec.results is not None:
+        out.append(("results", spec.results.url))
     return out
 
 

@@ -128,3 +128,14 @@ def test_a_sagemaker_request_declares_periods_fast_mode_and_results(tmp_path):
     path.write_text(json.dumps(request))
     with pytest.raises(SpecError, match=r"HyperjobExperiment.Periods: must be at least 1, got 0"):
         load_spec(path, command=["python", "train.py"])
+
+
+def test_validate_shows_the_periods_fast_mode_and_results(folder):
+    from hyperjob.formats.validate import render, validate_file
+
+    path = write(folder, {"architecture": "lstm", "architectures": "architectures.yaml", "seeds": 3,
+                          "parameters": {"units": [32, 64]}, "fast": {"static_hyperparameters": {"epochs": 2}},
+                          "results": {"url": "memory://runs/results.csv"}})
+    text = render(validate_file(path))
+    assert "periods:        3, mean of each configuration: seed 0, seed 1, seed 2" in text
+    assert "fast mode:      off (--fast): 1 month, epochs=2" in text and "results:        memory://runs/results.csv" in text
