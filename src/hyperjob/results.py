@@ -52,29 +52,34 @@ def write_csv(fh: Any, tuning: Any, records: Sequence[TrainingJobRecord], metric
             for m in metrics.get(r.id, []):
                 w.writerow([r.id, m.name, m.step, _cell(m.value), m.timestamp])
         return
-    from hyperjob.outcomes import export_marks
-    from hyperjob.tuner.describe import objective_of, outcomes_of
+    from hyperjob.tuner.describe import objective_of
     from hyperjob.tuner.periods import configuration_of, period_of
 
     with_periods = any(configuration_of(r) is not None for r in records)
-    # several objectives or constraints: pareto_front and feasible (hyperjob.outcomes, docs/objectives.md)
-    marks = export_marks(outcomes_of(tuning), records, metrics)
     hp_names = sorted({k for r in records for k in r.config})
     metric_names = sorted({m.name for ms in metrics.values() for m in ms})
+    # issue 17: the static hyperparameters, why a training job was stopped, and each metric's own direction
+    from hyperjob.tuner.describe import metric_direction
+
+    static = dict((tuning.spec or {}).get("static_hyperparameters") or {})
+    static_names = sorted(n for n in static if n not in hp_names)
+    directions = {n: metric_direction(tuning, n) for n in metric_names}
     w.writerow(
-        ["training_job", "status", "created_at", "started_at", "ended_at", "final_objective", "failure_reason"]
+        ["training_job", "status", "created_at", "started_at", "ended_at", "final_objective", "failure_reason",
+         "stop_reason"]
         + (["configuration", "period", "period_start", "period_end", "seed"] if with_periods else [])
         + [f"hp:{n}" for n in hp_names]
+        + [f"static:{n}" for n in static_names]
         + [f"{n}:last" for n in metric_names]
         + [f"{n}:best" for n in metric_names]
         + [f"{n}:count" for n in metric_names]
-        + marks[0]
     )
-    objective = objective_of(tuning)
-
-    def best_of(vals: list[float]) -> float | None:
+    def best_of(vals: list[float], name: str) -> float | None:
         finite = [v for v in vals if math.isfinite(v)]
-        return (max(finite) if objective.maximize else min(finite)) if finite else None
+        direction = directions[name]
+        if not finite or direction is None:  # a metric whose direction nothing says: no "best"
+            return None
+        return max(finite) if direction.value == "Maximize" else min(finite)
 
     for r in records:
         by_name: dict[str, list[float]] = {}
@@ -89,14 +94,16 @@ def write_csv(fh: Any, tuning: Any, records: Sequence[TrainingJobRecord], metric
                       "" if p is None or p.seed is None else p.seed]
         w.writerow(
             [r.id, r.status.value, r.created_at, r.started_at or "", r.ended_at or "",
-             _cell(r.final_objective), r.failure_reason or ""]
+             _cell(r.final_objective), (r.failure_reason or "") if r.status.value == "Failed" else "",
+             (r.failure_reason or "") if r.status.value != "Failed" else ""]
             + period
             + [json.dumps(_finite(r.config.get(n)), allow_nan=False)
                if isinstance(r.config.get(n), (list, dict)) else r.config.get(n, "") for n in hp_names]
+            + [json.dumps(_finite(static[n]), allow_nan=False) if isinstance(static[n], (list, dict)) else static[n]
+               for n in static_names]
             + [_cell(by_name[n][-1]) if n in by_name else "" for n in metric_names]
-            + [_cell(best_of(by_name[n])) if n in by_name else "" for n in metric_names]
+            + [_cell(best_of(by_name[n], n)) if n in by_name else "" for n in metric_names]
             + [len(by_name.get(n, [])) for n in metric_names]
-            + marks[1][r.id]
         )
 
 

@@ -37,10 +37,12 @@ def test_a_training_job_by_hand_reports_saves_and_predicts(data: Path, tmp_path:
                "--fanout", "[4, 4]", "--layer-norm", "True", "--eval_metric", "F1", cwd=tmp_path, env=env)
     assert proc.returncode == 0, proc.stderr
     lines = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
-    assert [entry["step"] for entry in lines] == [0, 1, 2]
-    assert all(0.0 <= entry["metrics"]["F1"] <= 1.0 and "train_loss" in entry["metrics"] for entry in lines)
+    # three evaluations, then the saved model's value at the last step (the objective = model.pt's, issue 17)
+    assert [entry["step"] for entry in lines] == [0, 1, 2, 2]
+    assert all(0.0 <= entry["metrics"]["F1"] <= 1.0 and "train_loss" in entry["metrics"] for entry in lines[:3])
     assert proc.stdout.count("] validation F1=") == 3
     saved = torch.load(tmp_path / "model" / "model.pt", weights_only=True)
+    assert lines[-1]["metrics"] == {"F1": saved["best"]} == {"F1": max(e["metrics"]["F1"] for e in lines[:3])}
     assert saved["hyperparameters"]["layer-norm"] is True and saved["eval_metric"] == "F1"
     assert (tmp_path / "output" / "predictions.csv").read_text().startswith("~id,prediction,p(c0)")
 

@@ -14,8 +14,8 @@ from typing import Any, Mapping, Sequence
 from hyperjob._process import holder_is_dead
 from hyperjob.errors import SpecError
 from hyperjob.outcomes import Outcomes, best_job, best_of, front_jobs, job_values, outcomes_from_json
-from hyperjob.records import (DecisionRecord, MetricValue, Objective, TrainingJobRecord, TrainingJobStatus,
-                              TuningJobRecord)
+from hyperjob.records import (DecisionRecord, Direction, MetricValue, Objective, TrainingJobRecord,
+                              TrainingJobStatus, TuningJobRecord)
 from hyperjob.stopping.base import Decision
 from hyperjob.store.base import Store
 from hyperjob.strategies.registry import stopping_rule
@@ -42,6 +42,42 @@ def objective_of(tuning: TuningJobRecord) -> Objective:
     spec's) reads as minimizing ``"objective"``.
     """
     return tuning.objective or Objective("objective")
+
+
+#: words that make a metric's best value its smallest / largest (``export``'s ``:best`` column); a name is split
+#: at ``:``, ``_``, ``-``, ``.``, ``/`` and spaces, and the first word found decides
+_LOWER_IS_BETTER = frozenset({"loss", "error", "err", "mse", "rmse", "mae", "mape", "logloss", "perplexity", "time",
+                              "latency", "regret", "cost", "seconds", "wer", "cer"})
+_HIGHER_IS_BETTER = frozenset({"acc", "accuracy", "auc", "f1", "precision", "recall", "mrr", "map", "ndcg", "r2",
+                               "score", "iou", "dice", "hits", "bleu", "rouge", "throughput"})
+
+
+def metric_direction(tuning: TuningJobRecord, metric: str) -> Direction | None:
+    """In which direction a metric's values are better: the one rule of ``export``'s ``:best`` columns.
+
+    The objective's direction for the objective; a declared objective's or constraint's direction for those
+    (a ``max`` constraint is better lower, a ``min`` one higher); else the metric's name decides
+    (:data:`_LOWER_IS_BETTER`: ``train_loss``, ``validation:error``...; :data:`_HIGHER_IS_BETTER`:
+    ``train:accuracy``, ``validation-auc``...); ``None`` when nothing says (the ``:best`` cell stays empty).
+    """
+    objective = objective_of(tuning)
+    if metric == objective.metric:
+        return objective.direction
+    outcomes = outcomes_of(tuning)
+    for o in outcomes.objectives:
+        if o.metric == metric:
+            return o.direction
+    for c in outcomes.constraints:
+        if c.metric == metric:
+            return Direction.MINIMIZE if getattr(c, "max", None) is not None else Direction.MAXIMIZE
+    import re
+
+    for word in re.split(r"[:_\-./\s]+", metric.lower()):
+        if word in _LOWER_IS_BETTER:
+            return Direction.MINIMIZE
+        if word in _HIGHER_IS_BETTER:
+            return Direction.MAXIMIZE
+    return None
 
 
 def objective_status(record: TrainingJobRecord) -> str:

@@ -66,7 +66,9 @@ def test_evaluate_every_epoch_reports_the_epoch_from_0_as_step(monkeypatch, grap
     r, fake, reports = _run(monkeypatch, graph, [0.1, 0.2, 0.3, 0.4, 0.5])
     assert [e["step"] for e in r.evaluations] == [0, 1, 2, 3, 4]
     assert [e["batch"] for e in r.evaluations] == [4, 8, 12, 16, 20]
-    assert [m["step"] for m in reports] == [0, 1, 2, 3, 4] and reports[0]["acc"] == 0.1 and "train_loss" in reports[0]
+    # every evaluation, then the saved (best) model's value once more at the last step: the objective's last value
+    assert [m["step"] for m in reports] == [0, 1, 2, 3, 4, 4] and reports[0]["acc"] == 0.1 and "train_loss" in reports[0]
+    assert reports[-1] == {"step": 4, "acc": 0.5}
     r, fake, _ = _run(monkeypatch, graph, [0.1, 0.2, 0.3], freq=("evaluate_every_epoch", 2))
     assert [e["step"] for e in r.evaluations] == [1, 3, 4]  # after epochs 2 and 4, and once at the end
 
@@ -101,6 +103,18 @@ def test_early_stop_when_worse_than_the_average_of_the_last_window(monkeypatch, 
     assert r.stopped_early and len(r.evaluations) == 4
     assert r.best == 0.7 and r.best_step == 2
     assert fake.loaded == {"at_eval": 3}  # the best model is restored before predicting
+
+
+def test_the_objective_is_the_saved_model_s_value(monkeypatch, graph, tmp_path):
+    """One rule (issue 17): the tuner's objective is the last reported value, so the program reports the saved
+    (best) model's value last; before, an early-stopped job reported 0.55 while model.pt held 0.7."""
+    r, fake, reports = _run(monkeypatch, graph, [0.5, 0.6, 0.7, 0.55, 0.9], hp={"num-epochs": 10},
+                            model_dir=tmp_path / "model")
+    acc = [m["acc"] for m in reports if "acc" in m]
+    assert acc[-1] == r.best == 0.7 and acc[:-1] == [0.5, 0.6, 0.7, 0.55]
+    assert reports[-1]["step"] == 3  # the last evaluation's step: no new epoch appears
+    saved = torch.load(tmp_path / "model" / "model.pt", weights_only=False)
+    assert saved["best"] == acc[-1]
 
 
 def test_no_early_stop_while_not_worse_than_the_average(monkeypatch, graph):

@@ -31,7 +31,10 @@ from 0 as the image-classification program does: 0 after the first epoch with ``
 the epoch in progress for an evaluation inside an epoch (hyperband uses the step as the resource). Early stopping (``enable-early-stop``, on by default): after an evaluation whose metric is
 worse than the average of the ``window-for-early-stop`` evaluations before it, training stops. The best
 evaluation's model is kept: ``model.pt`` (state dict, model, task, hyperparameters) and ``hyperparameters.json``
-in the model dir; ``predictions.csv`` and ``embeddings.pt`` for the test split (the validation split when the
+in the model dir. **One rule for the objective and the saved model**: the tuner takes a training job's last
+reported value as its objective (SageMaker's final metric), so the program ends with one more report of the
+metric, at the last evaluation's step, with the saved (best) model's value: the tuning job's objective, its
+best training job and ``model.pt`` agree (``describe`` shows the value ``model.pt`` holds); ``predictions.csv`` and ``embeddings.pt`` for the test split (the validation split when the
 test split is empty) in the output dir.
 """
 
@@ -224,8 +227,11 @@ def train(
     mdir = Path(model_dir) if model_dir is not None else None
     odir = Path(output_dir) if output_dir is not None else None
 
+    last_step = [0]
+
     def evaluate(step: int, batch_no: int, epoch_no: int) -> bool:
         nonlocal best_state
+        last_step[0] = step
         values = runner.evaluate(val_split)
         value = values[metric]
         train_loss = sum(losses) / len(losses) if losses else float("nan")
@@ -283,6 +289,10 @@ def train(
     result.items_per_s = items / step_time if step_time > 0 else float("nan")
     if best_state is not None:
         runner.load_state_dict(best_state)
+    if result.best_step >= 0 and not math.isnan(result.best):
+        # the objective is the last value reported: make it the saved model's (see the module docstring)
+        log(f"final: the saved model (step {result.best_step}) has validation {metric}={result.best:.6f}")
+        report(step=last_step[0], **{metric: result.best})
     test_split = "test" if graph.split.get("test") is not None and graph.split["test"].numel() else None
     if test_split:
         result.test = runner.evaluate(test_split)
