@@ -52,10 +52,13 @@ def write_csv(fh: Any, tuning: Any, records: Sequence[TrainingJobRecord], metric
             for m in metrics.get(r.id, []):
                 w.writerow([r.id, m.name, m.step, _cell(m.value), m.timestamp])
         return
-    from hyperjob.tuner.describe import objective_of
+    from hyperjob.outcomes import export_marks
+    from hyperjob.tuner.describe import objective_of, outcomes_of
     from hyperjob.tuner.periods import configuration_of, period_of
 
     with_periods = any(configuration_of(r) is not None for r in records)
+    # several objectives or constraints: pareto_front and feasible (hyperjob.outcomes, docs/objectives.md)
+    marks = export_marks(outcomes_of(tuning), records, metrics)
     hp_names = sorted({k for r in records for k in r.config})
     metric_names = sorted({m.name for ms in metrics.values() for m in ms})
     # issue 17: the static hyperparameters, why a training job was stopped, and each metric's own direction
@@ -73,6 +76,7 @@ def write_csv(fh: Any, tuning: Any, records: Sequence[TrainingJobRecord], metric
         + [f"{n}:last" for n in metric_names]
         + [f"{n}:best" for n in metric_names]
         + [f"{n}:count" for n in metric_names]
+        + marks[0]
     )
     def best_of(vals: list[float], name: str) -> float | None:
         finite = [v for v in vals if math.isfinite(v)]
@@ -104,6 +108,7 @@ def write_csv(fh: Any, tuning: Any, records: Sequence[TrainingJobRecord], metric
             + [_cell(by_name[n][-1]) if n in by_name else "" for n in metric_names]
             + [_cell(best_of(by_name[n], n)) if n in by_name else "" for n in metric_names]
             + [len(by_name.get(n, [])) for n in metric_names]
+            + marks[1][r.id]
         )
 
 
