@@ -7,10 +7,12 @@ epochs, log lines, ``hyperjob.report``, checkpoints, resume and the final model.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pickle
 import random
+import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -395,6 +397,19 @@ def _default_report() -> Callable[..., None]:
     return lambda step=None, **metrics: None
 
 
+@contextlib.contextmanager
+def _sigterm_held() -> Iterator[None]:
+    """Hold SIGTERM (it is delivered when the block ends) where the platform allows it."""
+    held = hasattr(signal, "pthread_sigmask")
+    if held:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    try:
+        yield
+    finally:
+        if held:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+
+
 def _checkpoints(directory: Path) -> list[Path]:
     return sorted(directory.glob("checkpoint-epoch-*.pt"))
 
@@ -514,25 +529,29 @@ def train(hp: ImageClassificationHyperparameters, paths: Paths,
                           f"{val['top_k_accuracy']:.6f}"))
         if "f1" in val:
             lines.append(("validation:f1", "Validation-f1", f"{val['f1']:.6f}"))
-        metrics: dict[str, float] = {}
-        for name, label, text in lines:
-            _say(f"Epoch[{epoch}] {label}: {text} samples/sec" if label == "Speed" else f"Epoch[{epoch}] {label}={text}")
-            metrics[name] = float(text)  # the printed value, so a regex and report() give the same number
-        report(step=epoch, **metrics)
-        result.epochs.append(metrics)
-        accuracy = metrics["validation:accuracy"]
+        metrics = {name: float(text) for name, _label, text in lines}  # the printed values: a regex and
+        accuracy = metrics["validation:accuracy"]                          # report() give the same number
         stop = stopper.update(accuracy) and hp.early_stopping
         improved = best_accuracy is None or accuracy > best_accuracy
         if improved:
             best_accuracy = accuracy
-        if checkpoint_dir is not None:
-            if hp.checkpoint_frequency is not None:
-                save = (epoch + 1) % hp.checkpoint_frequency == 0
-            else:
-                save = improved  # SageMaker's default: the epoch with the best validation accuracy
-            if save:
-                _save_checkpoint(checkpoint_dir, epoch, trainer, stopper, best_accuracy, generator, hp,
-                                 train_data.class_names, keep_others=hp.checkpoint_frequency is not None)
+        # the checkpoint before the epoch's lines, and no SIGTERM between them: a tuning job that pauses this
+        # training job at a rung (hyperband's promotions) stops it right after the lines, and its resume goes on
+        # after this epoch (docs/early-stopping.md, the pause/resume contract)
+        with _sigterm_held():
+            if checkpoint_dir is not None:
+                if hp.checkpoint_frequency is not None:
+                    save = (epoch + 1) % hp.checkpoint_frequency == 0
+                else:
+                    save = improved  # SageMaker's default: the epoch with the best validation accuracy
+                if save:
+                    _save_checkpoint(checkpoint_dir, epoch, trainer, stopper, best_accuracy, generator, hp,
+                                     train_data.class_names, keep_others=hp.checkpoint_frequency is not None)
+            for name, label, text in lines:
+                _say(f"Epoch[{epoch}] {label}: {text} samples/sec" if label == "Speed"
+                     else f"Epoch[{epoch}] {label}={text}")
+            report(step=epoch, **metrics)
+        result.epochs.append(metrics)
         if stop:
             result.stopped_early = True
             _say(f"early stopping after epoch {epoch}: validation accuracy has not improved by more than "
