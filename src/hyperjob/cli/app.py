@@ -362,6 +362,10 @@ def resume(
             f"hyperjob.tune), which only a Python process holds. Resume it from Python with "
             f"hyperjob.tune(..., name={name!r}, resume=True)."
         )
+    from hyperjob.executors.env import prepare_channels
+
+    if not tuning.status.terminal:  # one line before any job starts again (a URL's cached copy is reused)
+        prepare_channels(spec.program.channels, spec.program.working_dir)
     plan = TuningPlan.from_spec(_with_executor(spec, f"tuning job {name!r}", executor, ray_address))
     _run(plan, store_url, resume=True, quiet=quiet)
 
