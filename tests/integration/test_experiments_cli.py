@@ -50,7 +50,8 @@ def periodic(tmp_path_factory) -> tuple[Path, dict]:
     folder = tmp_path_factory.mktemp("periodic")
     spec = job_yaml(folder, "three", [1, 2, 3], json.dumps({"dates": MONTHS}),
                     f"results: {{url: {str(folder / 'out' / 'results.csv')!r}}}")
-    hj("tune", str(spec), "--store", "s.db", "-q", cwd=folder)
+    tuned = hj("tune", str(spec), "--store", "s.db", "-q", cwd=folder)
+    assert "best configuration: c2 (first training job three-006)  loss = 0.988333, the mean of 3 periods" in tuned.stdout
     return folder, describe("three", folder)
 
 

@@ -286,10 +286,16 @@ def _print_outcome(outcome: Any, plan: Any, store_url: str) -> None:
         out.print(f"resume with: hyperjob resume {plan.name}{_store_flag(store_url)}", highlight=False)
     best = outcome.best
     if best is not None:
-        out.print(
-            f"best training job: [bold]{best.id}[/bold]  {plan.objective.metric} = {best.final_objective:.6g}",
-            highlight=False,
-        )
+        if getattr(plan, "periods", ()):  # a configuration over its periods (docs/experiments.md)
+            out.print(f"best configuration: c{best.extra.get('configuration')} (first training job [bold]{best.id}"
+                      f"[/bold])  {plan.objective.metric} = {best.final_objective:.6g}, the "
+                      f"{best.extra.get('aggregate', 'mean')} of {len(plan.periods)} periods; `hyperjob describe "
+                      f"{plan.name}` says whether it beats the runner-up", highlight=False, soft_wrap=True)
+        else:
+            out.print(
+                f"best training job: [bold]{best.id}[/bold]  {plan.objective.metric} = {best.final_objective:.6g}",
+                highlight=False,
+            )
         out.print(f"hyperparameters: {json.dumps(plan.space.full(best.config), default=str)}", highlight=False)
         out.print(f"model dir: {plan.output_dir / plan.name / best.id / 'model'}", highlight=False)
     elif outcome.status.value != "Failed":
