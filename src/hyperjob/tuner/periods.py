@@ -6,7 +6,7 @@ training job that receives its period as arguments and environment (:meth:`Perio
 hears of a configuration once: pending while any of its periods is out, then ``Final`` with the aggregate
 (mean by default) when every period is in, or ``Failed`` when one failed. The best of the tuning job and the
 completion criteria work on aggregates. :class:`PeriodRuns` is the Tuner's part that does this (called from
-``tuner/loop.py`` at four places); :func:`configurations` reads the same grouping back from the store for
+small hooks in ``tuner/loop.py``); :func:`configurations` reads the same grouping back from the store for
 ``describe``, ``best`` and the results.
 """
 
