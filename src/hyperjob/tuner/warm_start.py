@@ -27,8 +27,8 @@ no trace in the store); each broken rule raises its own :class:`~hyperjob.errors
 7. Not recursive: only the listed parents' training jobs are used (a parent's own parents are not).
 8. The parents' training jobs (all of them, whatever their state) plus the child's ``max_jobs`` are at most
    500.
-9. ``identical_data_and_algorithm`` only: the same training program (built-in algorithm, function or command
-   line) and the same input channels (names and locations as given) as each parent (:func:`check_program`);
+9. ``identical_data_and_algorithm`` only: the same training program (built-in algorithm or command line; a
+   Python function is not compared) and the same input channels (names and locations as given) as each parent (:func:`check_program`);
    new data or a new program is ``transfer_learning``.
 
 How the parents' training jobs are used (:meth:`WarmStart.attach`, called by the Tuner once per ``run``,
@@ -420,18 +420,20 @@ def check_program(index: int, name: str, parent: Mapping[str, Any], child: Mappi
     """Rule 9 (``identical_data_and_algorithm`` only): the same training program and the same input data.
 
     SageMaker's definition of the type: the child "uses the same input data and training image as the parent
-    tuning jobs". Here the training image is the program (its built-in algorithm, Python function, or command
-    line; the working directory is not compared) and the input data are the channels: the same names and the
-    same locations (paths or URLs as given, before any fetch). New data or a new program is what
-    ``transfer_learning`` is for.
+    tuning jobs". Here the training image is the program (its built-in algorithm or command line; the working
+    directory is not compared; a Python function on either side is not compared, since the same code may run
+    as a function and as a command) and the input data are the channels: the same names and the same locations
+    (paths or URLs as given, before any fetch). New data or a new program is what ``transfer_learning`` is for.
 
     Raises:
         WarmStartError: at ``warm_start.parents[index]``, naming what differs and the fix.
     """
     where = f"warm_start.parents[{index}]"
-    keys = ("algorithm", "function") if (parent.get("algorithm") or child.get("algorithm") or
-                                          parent.get("function") or child.get("function")) else ("command",)
-    if any((parent.get(k) or None) != (child.get(k) or None) for k in keys):
+    # a Python function (hyperjob.tune) has no identity a stored spec can compare: the same code may run as a
+    # function on one side and as a command on the other, so a function on either side is not compared
+    function = bool(parent.get("function") or child.get("function"))
+    keys = ("algorithm",) if (parent.get("algorithm") or child.get("algorithm")) else ("command",)
+    if not function and any((parent.get(k) or None) != (child.get(k) or None) for k in keys):
         raise WarmStartError(
             f"the parent {name!r} ran {_program_text(parent)}, this tuning job runs {_program_text(child)}. "
             "identical_data_and_algorithm needs the same training program (SageMaker: the same training "
