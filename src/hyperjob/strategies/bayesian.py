@@ -346,10 +346,10 @@ class BayesianStrategy(LedgerViews, BaseStrategy):
 
             order = sorted(range(len(X)), key=rank)
             anchors = np.clip(X[order[: self._search.anchors]], 0.0, 1.0)
-            # one objective with constraints: the full search (qLogNEI is cheap); several: a smaller one, no
-            # gradient polish (qLogNEHVI costs more per candidate)
-            search = self._search if not outcomes.several else replace(
-                self._search, polish_starts=0, global_samples=256, local_samples=256, refine_samples=16)
+            # a smaller search than the single objective's, without gradient polish: the Monte Carlo
+            # acquisitions (qLogNEI, qLogNEHVI) cost more per candidate
+            search = replace(self._search, polish_starts=0, global_samples=256, local_samples=256,
+                             refine_samples=16)
             rows, _ = self._acq_mod.search(acq, self._encoder, anchors, rng, search)
         for row in rows:
             config = self._ledger.canonical(self._encoder.decode(row))
