@@ -129,14 +129,17 @@ def _serve(command: list[str], url: str) -> subprocess.Popen:
     raise SystemExit(f"{command[0]} did not answer at {url} in 120 s")
 
 
-def _timed(browser, url: str, condition: str, timeout_s: float = 120) -> float:
-    """Seconds from the navigation's start until ``condition`` (a JS expression) holds, in a fresh context."""
+def _timed(browser, url: str, condition: str, timeout_s: float = 120) -> tuple[float, dict]:
+    """Seconds from the navigation's start until ``condition`` (a JS expression) holds, in a fresh context, and
+    the page's performance marks (hyperjob's stages: data, table, plotly, history, curves, parallel, importance)."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     try:
         page.goto(url, wait_until="commit")
         page.wait_for_function(condition, timeout=timeout_s * 1000, polling=20)
-        return page.evaluate("performance.now()") / 1000.0
+        seconds = page.evaluate("performance.now()") / 1000.0
+        marks = page.evaluate("Object.fromEntries(performance.getEntriesByType('mark').map(m => [m.name, m.startTime / 1000]))")
+        return seconds, marks
     finally:
         context.close()
 
@@ -149,14 +152,18 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--no-optuna", action="store_true", help="Skip optuna-dashboard.")
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--data", type=Path, default=None,
+                    help="Folder for the filled store and journal; kept, and reused when they are there (same sizes).")
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
-    work = Path(tempfile.mkdtemp(prefix="hj-dash-bench-"))
+    work = args.data or Path(tempfile.mkdtemp(prefix="hj-dash-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
     result: dict = {"jobs": args.jobs, "values": args.values, "tuning_jobs": args.tuning_jobs, "repeats": args.repeats}
-    result["fill_hyperjob_s"] = fill_hyperjob(work / "hj.db", args.jobs, args.values, args.tuning_jobs)
-    print(f"hyperjob store filled in {result['fill_hyperjob_s']:.1f} s", flush=True)
-    if not args.no_optuna:
+    if not (work / "hj.db").exists():
+        result["fill_hyperjob_s"] = fill_hyperjob(work / "hj.db", args.jobs, args.values, args.tuning_jobs)
+        print(f"hyperjob store filled in {result['fill_hyperjob_s']:.1f} s", flush=True)
+    if not args.no_optuna and not (work / "optuna.log").exists():
         result["fill_optuna_s"] = fill_optuna(work / "optuna.log", args.jobs, args.values, args.tuning_jobs)
         print(f"optuna journal filled in {result['fill_optuna_s']:.1f} s", flush=True)
     servers = []
@@ -169,7 +176,7 @@ def main() -> None:
             f"http://127.0.0.1:{hj_port}/jobs/big",
             "Number((document.querySelector('[data-plot=importance]')||{dataset:{}}).dataset.points||0)>=1"),
         "hyperjob list page": (f"http://127.0.0.1:{hj_port}/", "Number(document.body.dataset.ready||0)>=1"
-                               f" && document.querySelectorAll('[data-role=job-link]').length>={args.tuning_jobs + 1}"),
+                               f" && document.querySelectorAll('[data-role=job-link]').length>={min(args.tuning_jobs + 1, 2000)}"),
     }
     if not args.no_optuna:
         op_port = _free_port()
@@ -187,10 +194,19 @@ def main() -> None:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
             timings: dict = {}
             for label, (url, cond) in pages.items():
-                times = [_timed(browser, url, cond) for _ in range(args.repeats)]
-                timings[label] = {"first_s": times[0], "median_s": statistics.median(times), "all_s": times}
+                try:
+                    runs = [_timed(browser, url, cond) for _ in range(args.repeats)]
+                except Exception as exc:  # noqa: BLE001 - one page failing does not lose the others' numbers
+                    timings[label] = {"error": str(exc).splitlines()[0]}
+                    print(f"{label}: FAILED {timings[label]['error']}", flush=True)
+                    continue
+                times = [t for t, _ in runs]
+                marks = {k: statistics.median(m.get(k, math.nan) for _, m in runs) for k in runs[0][1]}
+                timings[label] = {"first_s": times[0], "median_s": statistics.median(times), "all_s": times,
+                                  "marks_median_s": marks}
                 print(f"{label}: median {statistics.median(times):.2f} s (runs: "
-                      f"{', '.join(f'{t:.2f}' for t in times)})", flush=True)
+                      f"{', '.join(f'{t:.2f}' for t in times)})"
+                      + (f"; stages {', '.join(f'{k} {v:.2f}' for k, v in marks.items())}" if marks else ""), flush=True)
             browser.close()
     finally:
         for s in servers:

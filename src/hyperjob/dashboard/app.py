@@ -219,6 +219,10 @@ def create_app(store: Store, *, token: str | None = None, host: str = "127.0.0.1
     def compare_page() -> Any:
         return page("compare", "compare tuning jobs")
 
+    @app.get("/favicon.ico")
+    def favicon() -> Any:
+        return Response(status_code=204)
+
     @app.get("/static/{file}")
     def static(file: str) -> Any:
         entry = STATIC.get(file)
@@ -234,6 +238,10 @@ def create_app(store: Store, *, token: str | None = None, host: str = "127.0.0.1
     @app.get("/api/tuning-jobs/{name}")
     def api_job(name: str) -> Any:
         return api(views.job_view, store, name)
+
+    @app.get("/api/tuning-jobs/{name}/page")
+    def api_page(name: str) -> Any:
+        return api(views.page_view, store, name)
 
     @app.get("/api/tuning-jobs/{name}/status")
     def api_status(name: str) -> Any:

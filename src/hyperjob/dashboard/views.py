@@ -30,6 +30,62 @@ SHOWN_KEYS = frozenset({
 MAX_CURVES = 200
 
 
+class ReadOnce:
+    """The read half of a Store whose answers are kept for the life of the object (one page's data): describe,
+    the training jobs' columns and the lineage each list the same training jobs, and read them once this way.
+
+    Only reads (the dashboard writes through the store itself); a method the Store protocol adds later that
+    describe calls must be added here too (the browser tests render describe through this class).
+    """
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._memo: dict[tuple[Any, ...], Any] = {}
+
+    def _once(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        key = (method, args, tuple(sorted(kwargs.items())))
+        if key not in self._memo:
+            self._memo[key] = getattr(self._store, method)(*args, **kwargs)
+        return self._memo[key]
+
+    def get_tuning_job(self, name: str) -> Any:
+        return self._once("get_tuning_job", name)
+
+    def list_tuning_jobs(self) -> Any:
+        return self._once("list_tuning_jobs")
+
+    def lease_holder(self, name: str) -> Any:
+        return self._store.lease_holder(name)  # not kept: it expires
+
+    def get_training_job(self, training_job_id: str) -> Any:
+        return self._once("get_training_job", training_job_id)
+
+    def list_training_jobs(self, tuning_job: str) -> Any:
+        return list(self._once("list_training_jobs", tuning_job))
+
+    def get_decisions(self, training_job_id: str, *, all_attempts: bool = False) -> Any:
+        return self._once("get_decisions", training_job_id, all_attempts=all_attempts)
+
+    def list_decisions(self, tuning_job: str, *, all_attempts: bool = False) -> Any:
+        return self._once("list_decisions", tuning_job, all_attempts=all_attempts)
+
+    def get_metrics(self, training_job_id: str) -> Any:
+        return self._once("get_metrics", training_job_id)
+
+    def get_all_metrics(self, tuning_job: str) -> Any:
+        return self._once("get_all_metrics", tuning_job)
+
+    def tally_training_jobs(self) -> Any:
+        return self._once("tally_training_jobs")
+
+
+def page_view(store: Store, name: str) -> dict[str, Any]:
+    """The tuning job page's data in one answer: :func:`job_view` and :func:`training_jobs_view`, each store
+    read done once (:class:`ReadOnce`)."""
+    once = ReadOnce(store)
+    return {"job": job_view(once, name), "training_jobs": training_jobs_view(once, name)}  # type: ignore[arg-type]
+
+
 def finite(value: Any) -> Any:
     """``value`` with every non-finite float replaced by ``None`` (strict JSON for the browser)."""
     if isinstance(value, float):

@@ -47,6 +47,7 @@ async function getJSON(url) {
   return data;
 }
 
+function mark(first, name) { if (first) performance.mark(name); }  // stages of the first render (benchmarks)
 function setLive(text) { document.getElementById("live").textContent = text; }
 function ready() { document.body.dataset.ready = String((Number(document.body.dataset.ready) || 0) + 1); }
 
@@ -178,7 +179,7 @@ async function listPage() {
   const card = el("div", {class: "card"});
   main.replaceChildren(el("h1", {}, `Tuning jobs (${rows.length})`), card);
   if (!rows.length) { card.append(el("p", {class: "muted"}, "no tuning jobs in this store yet: run `hyperjob tune job.yaml`.")); ready(); return; }
-  const table = dataTable(card, columns, rows, {sort: 7, desc: true, pageSize: 1000, statusOf: r => r.status, extraTools: () => [compare]});
+  const table = dataTable(card, columns, rows, {sort: 7, desc: true, pageSize: 2000, statusOf: r => r.status, extraTools: () => [compare]});
   ready();
   const live = async () => {
     if (rows.every(r => ["Completed", "Failed", "Stopped"].includes(r.status))) { setLive(""); return; }
@@ -191,7 +192,7 @@ async function listPage() {
 
 // ------------------------------------------------------------------------------------------------- job page
 const TERMINAL = ["Completed", "Failed", "Stopped"];
-const PARCOORDS_MAX = 2000;
+const PARCOORDS_MAX = 1000;
 
 function rowsOf(tj) {
   return tj.ids.map((id, i) => {
@@ -244,7 +245,8 @@ async function jobPage() {
   const plotlyReady = loadPlotly();
 
   async function refresh(first) {
-    const [job, tj] = await Promise.all([getJSON(api), getJSON(`${api}/training-jobs`)]);
+    const both = await getJSON(`${api}/page`), job = both.job, tj = both.training_jobs;
+    mark(first, "hj-data");
     view.job = job;
     view.rows = rowsOf(tj);
     view.tj = tj;
@@ -257,10 +259,15 @@ async function jobPage() {
     renderTable();
     if (first || !job.terminal) pickCurves();
     const curves = fetchCurves();
+    mark(first, "hj-table");
     await plotlyReady;
+    mark(first, "hj-plotly");
     renderHistory();
-    renderParallel();
+    mark(first, "hj-history");
     await renderCurves(curves);
+    mark(first, "hj-curves");
+    renderParallel();
+    mark(first, "hj-parallel");
     if (first) renderImportance();
   }
 
@@ -441,6 +448,7 @@ async function jobPage() {
       plot(plots.importance, [{type: "bar", orientation: "h", y: names.map(esc), x: names.map(n => imp.shares[n]), hovertemplate: "%{y}: %{x:.1%}<extra></extra>"}],
         {xaxis: {title: {text: "share of the objective's variance"}, tickformat: ".0%"}, margin: {l: 120, r: 20, t: 20, b: 45}});
       plots.importance.dataset.points = String(names.length);
+      mark(true, "hj-importance");
     } catch (e) { note.textContent = `importance: ${e.message}`; }
   }
 
