@@ -236,7 +236,7 @@ CHANNEL = Struct(
                                           ignored=True),
                         "S3Uri": Str(max_len=1024, pattern=S3_URI, local_ok=True, rule="s3://bucket/prefix"),
                         "S3DataDistributionType": Str(enum=("FullyReplicated", "ShardedByS3Key"), ignored=True),
-                        "AttributeNames": List(item=Str(), ignored=True),
+                        "AttributeNames": List(item=Str()),  # the label attribute (augmented manifests)
                         "InstanceGroupNames": List(item=Str(), ignored=True),
                         "ModelAccessConfig": AnyShape(ignored=True),
                         "HubAccessConfig": AnyShape(ignored=True),

@@ -593,7 +593,10 @@ class _Reader:
         hp = self.r.get("HyperjobProgram") or {}
         env = dict(definition.get("Environment") or {})
         env.update(hp.get("Environment") or {})
+        self.label_attribute: str | None = None
         channels, remote = self._channels(definition, defpath, hp)
+        if self.label_attribute is not None:
+            env.setdefault("HYPERJOB_LABEL_ATTRIBUTE", self.label_attribute)
         working_dir = hp.get("WorkingDirectory")
         if working_dir is not None:
             working_dir = self._local(working_dir)
@@ -740,6 +743,10 @@ class _Reader:
                 )
             source = ch["DataSource"].get("S3DataSource")
             uri = source.get("S3Uri") if source else None
+            names = (source or {}).get("AttributeNames") or []
+            if (source or {}).get("S3DataType") == "AugmentedManifestFile" and len(names) >= 2:
+                # the built-in image classifier reads the label from the second attribute (SageMaker's rule)
+                self.label_attribute = str(names[1])
             if uri is None:
                 remote[name] = "a file system data source"
             elif is_url(uri):  # s3:// (or any fsspec URL): fetched once into a local cache when the tuning starts

@@ -128,3 +128,12 @@ def test_augmented_manifest(folders: Path, tmp_path: Path, monkeypatch: pytest.M
     assert load_channel("train", chan, hp()).labels == (1,)
     (chan / "train.manifest").write_text(json.dumps({"source-ref": "a/1.png", "cls": [0, 1]}) + "\n")
     assert load_channel("train", chan, hp(multi_label=1)).labels == ((1, 1),)
+
+
+def test_a_channel_that_is_one_manifest_or_rec_file(folders: Path, tmp_path: Path) -> None:
+    chan = folders / "imgs"
+    (chan / "one.manifest").write_text(json.dumps({"source-ref": "a/0.png", "class": 1}) + "\n")
+    assert load_channel("train", chan / "one.manifest", hp()).labels == (1,)  # an S3Uri naming the file
+    (tmp_path / "r").mkdir()
+    rec = recordio.im2rec(tmp_path / "r" / "x", folders / "imgs")
+    assert load_channel("train", rec, hp()).labels == (0, 0, 1, 1)

@@ -280,3 +280,15 @@ def test_objective_metric_without_definition_is_a_warning():
 )
 def test_hyperparameter_values_decode_like_the_training_toolkit(text, value):
     assert decode_hyperparameter(text) == value
+
+
+def test_an_augmented_manifest_channel_names_the_label_attribute_for_the_program(tmp_path):
+    data = request()
+    data["TrainingJobDefinition"]["InputDataConfig"] = [
+        {"ChannelName": "train", "DataSource": {"S3DataSource": {
+            "S3DataType": "AugmentedManifestFile", "S3Uri": "s3://b/train.manifest",
+            "AttributeNames": ["source-ref", "dog-class"]}}}]
+    spec = load(data, base_dir=tmp_path)
+    assert spec.program.env["HYPERJOB_LABEL_ATTRIBUTE"] == "dog-class"  # read by the built-in classifier
+    assert spec.program.channels == {"train": "s3://b/train.manifest"}
+    assert not any("AttributeNames" in w for w in spec.warnings)  # used, so not listed as ignored

@@ -106,6 +106,10 @@ def load_channel(
         ImageDataError: no images, an unsupported format, labels that do not fit ``num_classes``.
     """
     root = Path(directory)
+    if root.is_file() and root.suffix.lower() in (".manifest", ".rec"):  # a channel that is one file (an S3Uri
+        if root.suffix.lower() == ".rec":                                  # naming the file itself)
+            return _read_recordio(name, root, hp)
+        return _read_manifest(name, [root], root.parent, hp)
     if not root.is_dir():
         raise ImageDataError(
             f"the {name} channel {str(root)!r} is not a directory. Point the channel at a directory of "
