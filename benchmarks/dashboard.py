@@ -151,6 +151,8 @@ def main() -> None:
     ap.add_argument("--tuning-jobs", type=int, default=1_000)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--no-optuna", action="store_true", help="Skip optuna-dashboard.")
+    ap.add_argument("--only", default=None, help="Only the pages whose label holds this text.")
+    ap.add_argument("--timeout", type=float, default=120.0, help="Seconds a page may take before it counts as failed.")
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--data", type=Path, default=None,
                     help="Folder for the filled store and journal; kept, and reused when they are there (same sizes).")
@@ -166,6 +168,8 @@ def main() -> None:
     if not args.no_optuna and not (work / "optuna.log").exists():
         result["fill_optuna_s"] = fill_optuna(work / "optuna.log", args.jobs, args.values, args.tuning_jobs)
         print(f"optuna journal filled in {result['fill_optuna_s']:.1f} s", flush=True)
+    load_start = os.getloadavg()[0]
+    print(f"load average (1 min): {load_start:.1f} on {os.cpu_count()} cores", flush=True)
     servers = []
     hj_port = _free_port()
     servers.append(_serve([sys.executable, "-m", "hyperjob", "dashboard", "--store", str(work / "hj.db"),
@@ -194,8 +198,10 @@ def main() -> None:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
             timings: dict = {}
             for label, (url, cond) in pages.items():
+                if args.only and args.only not in label:
+                    continue
                 try:
-                    runs = [_timed(browser, url, cond) for _ in range(args.repeats)]
+                    runs = [_timed(browser, url, cond, args.timeout) for _ in range(args.repeats)]
                 except Exception as exc:  # noqa: BLE001 - one page failing does not lose the others' numbers
                     timings[label] = {"error": str(exc).splitlines()[0]}
                     print(f"{label}: FAILED {timings[label]['error']}", flush=True)
@@ -214,6 +220,7 @@ def main() -> None:
             s.wait(30)
     result["pages"] = timings
     result["machine"] = f"{os.cpu_count()} cores; other work shared them"
+    result["load_average_1min_start_end"] = [load_start, os.getloadavg()[0]]
     if args.out:
         args.out.write_text(json.dumps(result, indent=2) + "\n")
 

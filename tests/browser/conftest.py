@@ -61,9 +61,10 @@ def _tune(spec: Path, store: Path, cwd: Path) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="session")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """A SQLite store filled by real tuning jobs: ``hb`` (hyperband: rung verdicts and stops, some training jobs
-    failing), ``warm`` (a warm start from hb, the median rule), and ``live``, still running in the background
-    (a ``hyperjob tune`` process) for the tests that watch and stop it."""
+    """A SQLite store filled by real tuning jobs: ``hb`` (hyperband: rung verdicts and stops), ``warm`` (a warm
+    start from hb, the median rule, some training jobs failing), ``periods`` (three configurations over three
+    monthly periods), and ``live``, still running in the background (a ``hyperjob tune`` process) for the tests
+    that watch and stop it."""
     if not Path(CHROMIUM).exists():
         _need(f"Debian's Chromium at {CHROMIUM} (apt-get install chromium)")
     pytest.importorskip("playwright", reason="pip install playwright (the test extra)")
@@ -76,10 +77,19 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         "warm": _spec("warm", strategy="{name: random}", max_jobs=6, steps=9, sleep=0.01,
                       extra="early_stopping: auto\nwarm_start: {parents: [hb], type: identical_data_and_algorithm}\n"),
         "live": _spec("live", strategy="{name: random}", max_jobs=60, steps=40, sleep=0.1),
+        "periods": f"""name: periods
+program: {{command: [python, {ROOT / 'tests' / 'fixtures' / 'programs' / 'periodic.py'}]}}
+hyperparameter_ranges: {{x: {{type: categorical, values: [1, 2, 3]}}}}
+objective: {{metric: loss, type: minimize}}
+metric_definitions: [{{name: loss, regex: 'loss=([-+0-9.eE]+)'}}]
+strategy: {{name: grid}}
+limits: {{max_parallel_jobs: 2}}
+periods: {{dates: [[2024-01-01, 2024-01-31], [2024-02-01, 2024-02-29], [2024-03-01, 2024-03-31]]}}
+""",
     }
     for name, text in specs.items():
         (work / f"{name}.yaml").write_text(text)
-    for name in ("hb", "warm"):
+    for name in ("hb", "warm", "periods"):
         proc = _tune(work / f"{name}.yaml", store, work)
         assert proc.returncode == 0, f"hyperjob tune {name}: {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
     live = subprocess.Popen([sys.executable, "-m", "hyperjob", "tune", str(work / "live.yaml"), "--store",

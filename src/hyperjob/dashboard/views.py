@@ -198,6 +198,27 @@ def _lineage(store: Store, tuning: TuningJobRecord) -> dict[str, Any]:
     return out
 
 
+def _periods(store: Store, tuning: TuningJobRecord, objective: Any) -> dict[str, Any] | None:
+    """A tuning job with evaluation periods: every configuration's value in each period, and the winner test of
+    the best against the runner-up (``hyperjob.tuner.periods``, what ``describe`` says); ``None`` without periods."""
+    spec = tuning.spec or {}
+    if not spec.get("periods"):
+        return None
+    try:
+        from hyperjob.tuner.periods import configurations, period_labels, winner_report
+    except ImportError:  # pragma: no cover - a hyperjob without periods
+        return None
+    records = store.list_training_jobs(tuning.name)
+    how = (spec.get("periods") or {}).get("aggregate") or "mean"
+    labels = period_labels(records)
+    try:
+        report = winner_report(records, spec, objective)
+    except HyperjobError as exc:
+        report = {"error": str(exc)}
+    return {"labels": labels, "report": report,
+            "configurations": [c.to_json(labels) for c in configurations(records, objective, how)]}
+
+
 def job_view(store: Store, name: str) -> dict[str, Any]:
     """The tuning job page's header and sections: describe, the spec's ranges and limits, lineage, the rest."""
     described = describe_tuning_job(store, name)
@@ -206,6 +227,7 @@ def job_view(store: Store, name: str) -> dict[str, Any]:
     objective = objective_of(tuning)
     return finite({
         "describe": described,
+        "periods": _periods(store, tuning, objective),
         "more": {k: v for k, v in described.items() if k not in SHOWN_KEYS},
         "objective": {"metric": objective.metric, "direction": objective.direction.value},
         "ranges": spec.get("hyperparameter_ranges") or {},
@@ -232,7 +254,7 @@ def training_jobs_view(store: Store, name: str) -> dict[str, Any]:
     records = store.list_training_jobs(name)
     decisions = store.list_decisions(name)
     hp_names = sorted({k for r in records for k in r.config})
-    extra_keys = sorted({k for r in records for k, v in r.extra.items() if _scalar(v)})[:12]
+    extra_keys = sorted({k for r in records for k, v in r.extra.items() if _scalar(_label(v))})[:12]
     why, rungs = [], []
     for r in records:
         kept = [k.decision for k in decisions.get(r.id, ()) if k.attempt == r.attempt]
@@ -253,9 +275,21 @@ def training_jobs_view(store: Store, name: str) -> dict[str, Any]:
         "rungs": rungs,
         "hp_names": hp_names,
         "hps": {n: [_json_value(r.config.get(n)) for r in records] for n in hp_names},
-        "extra": {k: [_json_value(r.extra.get(k)) if _scalar(r.extra.get(k)) else None for r in records]
-                  for k in extra_keys},
+        "extra": {k: [_json_value(_label(r.extra.get(k))) if _scalar(_label(r.extra.get(k))) else None
+                      for r in records] for k in extra_keys},
     })
+
+
+def _label(value: Any) -> Any:
+    """An extra value as a table shows it: a period (``{index, start, end}`` or ``{index, seed}``) by its label."""
+    if isinstance(value, Mapping) and "index" in value and ("start" in value or "seed" in value):
+        try:
+            from hyperjob.formats.periods import Period
+
+            return Period.from_json(value).label
+        except (ImportError, KeyError, TypeError, ValueError):
+            return None
+    return value
 
 
 def _json_value(value: Any) -> Any:

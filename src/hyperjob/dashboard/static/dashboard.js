@@ -236,7 +236,7 @@ async function jobPage() {
   const body = key => sections[key].querySelector("[data-body]");
   const plotDiv = key => el("div", {class: "plot", "data-plot": key});
   main.replaceChildren(part("header"), part("best", "Best training job"), part("lineage", "Warm start"),
-    part("pareto", "Pareto front"), part("more", "More from describe"),
+    part("periods", "Periods and the winner test"), part("pareto", "Pareto front"), part("more", "More from describe"),
     el("div", {class: "grid"}, part("history", "Objective by training job (best so far)"), part("parallel", "Parallel coordinates"),
       part("importance", "Hyperparameter importance (fANOVA)"), part("curves", "Learning curves and stopping decisions")),
     part("failures", "Failure reasons"), part("table", "Training jobs"));
@@ -253,6 +253,7 @@ async function jobPage() {
     renderHeader();
     renderBest();
     renderLineage();
+    renderPeriods();
     renderPareto();
     renderMore();
     renderFailures();
@@ -274,7 +275,8 @@ async function jobPage() {
   function renderHeader() {
     const d = view.job.describe, c = d.TrainingJobStatusCounters, cfg = d.HyperParameterTuningJobConfig;
     const status = d.HyperParameterTuningJobStatus;
-    const max = cfg.ResourceLimits.MaxNumberOfTrainingJobs;
+    const P = view.job.periods;  // with periods, max_jobs counts configurations: one training job per period each
+    const max = cfg.ResourceLimits.MaxNumberOfTrainingJobs && P && P.labels.length ? cfg.ResourceLimits.MaxNumberOfTrainingJobs * P.labels.length : cfg.ResourceLimits.MaxNumberOfTrainingJobs;
     const done = c.Completed + c.NonRetryableError + c.Stopped;
     const stop = el("button", {class: "danger", "data-role": "stop", disabled: status === "Stopping",
       style: TERMINAL.includes(status) ? "display:none" : null}, status === "Stopping" ? "stopping…" : "Stop tuning job");
@@ -315,7 +317,12 @@ async function jobPage() {
       return el("div", {"data-role": "best"}, el("b", {}, x.TrainingJobName), extra || "", ` ${m.MetricName} = ${fmt(m.Value)}`,
         el("div", {class: "muted"}, Object.entries(x.TunedHyperParameters).map(([k, v]) => `${k}=${fmt(v)}`).join(", ")));
     };
-    body("best").replaceChildren(b ? line(b) : el("p", {class: "muted"}, "no completed training job with a value yet."),
+    const P = view.job.periods, bc = P && P.report && P.report.BestConfiguration;
+    const configLine = bc ? el("div", {"data-role": "best-configuration"}, el("b", {}, bc.Configuration),
+      ` (over ${P.labels.length} periods, ${P.report.Aggregate || "mean"}) ${view.job.objective.metric} = ${fmt(bc.Aggregate)}`,
+      el("div", {class: "muted"}, Object.entries(bc.TunedHyperParameters).map(([k, v]) => `${k}=${fmt(v)}`).join(", ")),
+      el("h3", {}, "Best single training job (one period)")) : "";
+    body("best").replaceChildren(configLine, b ? line(b) : el("p", {class: "muted"}, "no completed training job with a value yet."),
       o ? el("div", {}, el("h3", {}, "Overall best (this tuning job and its parents)"), line(o, ` of ${o.TuningJobName}`)) : "");
   }
 
@@ -336,6 +343,33 @@ async function jobPage() {
     }
     if (L.children.length) out.push(el("p", {"data-role": "children"}, "warm-started from this one: ", L.children.flatMap((c, i) => [i ? ", " : "", link(c)])));
     body("lineage").replaceChildren(...out);
+  }
+
+  function renderPeriods() {
+    const P = view.job.periods;
+    sections.periods.style.display = P ? "" : "none";
+    if (!P) return;
+    const R = P.report || {}, T = R.WinnerTest || {};
+    const best = R.BestConfiguration, runner = R.RunnerUp;
+    const div = el("div", {class: "plot", "data-plot": "periods"});
+    const hp = c => Object.entries(c.TunedHyperParameters).map(([k, v]) => `${k}=${fmt(v)}`).join(", ");
+    body("periods").replaceChildren(
+      el("p", {}, `${P.labels.length} periods (${R.Aggregate || "mean"} of each configuration): ${P.labels.join(", ")}`),
+      R.error ? el("p", {class: "error"}, R.error) : "",
+      T.verdict ? el("div", {class: "note", "data-role": "verdict"}, `winner test: ${T.verdict}`) : "",
+      Object.keys(T).length > 1 ? generic(Object.fromEntries(Object.entries(T).filter(([k]) => k !== "verdict"))) : "",
+      div,
+      el("table", {"data-role": "period-values"}, el("tr", {}, ["configuration", "status", "hyperparameters", ...P.labels, "aggregate"].map(h => el("th", {}, h))),
+        P.configurations.map(c => el("tr", {class: best && c.Configuration === best.Configuration ? "selected" : ""},
+          el("td", {}, c.Configuration + (best && c.Configuration === best.Configuration ? " (best)" : runner && c.Configuration === runner.Configuration ? " (runner-up)" : "")),
+          el("td", {}, c.Status), el("td", {}, hp(c)), c.Values.map(v => el("td", {}, fmt(v))), el("td", {}, fmt(c.Aggregate))))));
+    loadPlotly().then(() => {
+      const traces = P.configurations.filter(c => c.Values.some(v => v !== null)).map(c => ({type: "scatter", mode: "lines+markers",
+        name: esc(`${c.Configuration} ${hp(c)}`), x: P.labels.map(esc), y: c.Values,
+        line: {width: best && c.Configuration === best.Configuration ? 4 : runner && c.Configuration === runner.Configuration ? 3 : 1}}));
+      plot(div, traces, {xaxis: {title: {text: "period"}}, yaxis: {title: {text: esc(view.job.objective.metric)}}});
+      div.dataset.points = String(traces.reduce((n, t) => n + t.y.filter(v => v !== null).length, 0));
+    });
   }
 
   function renderPareto() {
