@@ -56,8 +56,16 @@ STATIC: dict[str, tuple[Callable[[], bytes], str]] = {
 
 
 def is_loopback(host: str) -> bool:
-    """Whether ``host`` (an address or name to bind) is the loopback interface only."""
-    return host in LOOPBACK or host.startswith("127.")
+    """Whether ``host`` (an address to bind, or a Host header's name) is the loopback interface only: an IP
+    literal of 127.0.0.0/8 or ::1, or ``localhost`` (never a DNS name that merely starts with ``127.``)."""
+    import ipaddress
+
+    if host in LOOPBACK:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def host_name(header: str) -> str:
