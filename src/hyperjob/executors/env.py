@@ -444,8 +444,8 @@ def channel_path(name: str, where: str, cwd: str) -> str:
         try:
             _FETCHED[where] = str(remote.fetch(where))
         except SpecError as exc:
-            raise SpecError(f"the input channel {name!r} cannot be read: {exc}", path=f"program.channels.{name}") \
-                from None
+            raise SpecError(f"the input channel {name!r} cannot be read: {exc} Or give a local copy: --channel "
+                            f"{name}=PATH.", path=f"program.channels.{name}") from None
     return _FETCHED[where]
 
 
