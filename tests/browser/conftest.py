@@ -37,14 +37,15 @@ def _need(what: str) -> None:
     pytest.skip(f"needs {what}")
 
 
-def _spec(name: str, *, strategy: str, max_jobs: int, steps: int, sleep: float, extra: str = "") -> str:
+def _spec(name: str, *, strategy: str, max_jobs: int, steps: int, sleep: float, extra: str = "",
+          modes: str = "[ok, crash]") -> str:
     return f"""name: {name}
 program: {{command: [python, {PROGRAM}]}}
 static_hyperparameters: {{steps: {steps}, sleep: {sleep}, decay: 1.0}}
 hyperparameter_ranges:
   x: {{type: continuous, min_value: 0.01, max_value: 1.0, scaling: logarithmic}}
   y: {{type: integer, min_value: 0, max_value: 4}}
-  mode: {{type: categorical, values: [ok, crash]}}
+  mode: {{type: categorical, values: {modes}}}
 objective: {{metric: loss, type: minimize}}
 metric_definitions:
   - {{name: loss, regex: 'loss=([-+]?[0-9.]+(?:[eE][-+]?[0-9]+)?)'}}
@@ -73,7 +74,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     store = work / "hyperjob.db"
     specs = {
         "hb": _spec("hb", strategy="{name: hyperband, settings: {min_resource: 1, max_resource: 9, model: random}}",
-                    max_jobs=12, steps=9, sleep=0.01),
+                    max_jobs=12, steps=9, sleep=0.01, modes="[ok]"),  # (a crash at max_resource races its stop)
         "warm": _spec("warm", strategy="{name: random}", max_jobs=6, steps=9, sleep=0.01,
                       extra="early_stopping: auto\nwarm_start: {parents: [hb], type: identical_data_and_algorithm}\n"),
         "live": _spec("live", strategy="{name: random}", max_jobs=60, steps=40, sleep=0.1),
@@ -89,9 +90,13 @@ periods: {{dates: [[2024-01-01, 2024-01-31], [2024-02-01, 2024-02-29], [2024-03-
     }
     for name, text in specs.items():
         (work / f"{name}.yaml").write_text(text)
-    for name in ("hb", "warm", "periods"):
+    periods = subprocess.Popen([sys.executable, "-m", "hyperjob", "tune", str(work / "periods.yaml"), "--store",
+                                str(store), "-q"], cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for name in ("hb", "warm"):  # the parent first: a warm start needs it ended
         proc = _tune(work / f"{name}.yaml", store, work)
         assert proc.returncode == 0, f"hyperjob tune {name}: {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    out, err = periods.communicate(timeout=240)
+    assert periods.returncode == 0, f"hyperjob tune periods: {periods.returncode}\n{out}\n{err}"
     live = subprocess.Popen([sys.executable, "-m", "hyperjob", "tune", str(work / "live.yaml"), "--store",
                              str(store), "-q"], cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
