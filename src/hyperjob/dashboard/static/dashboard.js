@@ -236,10 +236,10 @@ async function jobPage() {
   const body = key => sections[key].querySelector("[data-body]");
   const plotDiv = key => el("div", {class: "plot", "data-plot": key});
   main.replaceChildren(part("header"), part("best", "Best training job"), part("lineage", "Warm start"),
-    part("periods", "Periods and the winner test"), part("pareto", "Pareto front"), part("more", "More from describe"),
+    part("periods", "Periods and the winner test"), part("pareto", "Pareto front"),
     el("div", {class: "grid"}, part("history", "Objective by training job (best so far)"), part("parallel", "Parallel coordinates"),
       part("importance", "Hyperparameter importance (fANOVA)"), part("curves", "Learning curves and stopping decisions")),
-    part("failures", "Failure reasons"), part("table", "Training jobs"));
+    part("failures", "Failure reasons"), part("table", "Training jobs"), part("more", "More from describe"));
   const plots = {history: plotDiv("history"), parallel: plotDiv("parallel"), importance: plotDiv("importance"), curves: plotDiv("curves")};
   for (const k of Object.keys(plots)) body(k).append(el("div", {class: "muted", "data-role": "plot-note"}), plots[k]);
   const plotlyReady = loadPlotly();
@@ -392,12 +392,14 @@ async function jobPage() {
     body("more").replaceChildren(...keys.map(k => el("div", {"data-more": k}, el("h3", {}, k), generic(more[k]))));
   }
 
+  function lastLine(text) { return (text || "(no reason recorded)").split("\n").filter(Boolean).slice(-1)[0].slice(0, 300); }
+
   function renderFailures() {
     const failed = view.rows.filter(r => r.status === "Failed");
     sections.failures.style.display = failed.length ? "" : "none";
     const groups = new Map();
     for (const r of failed) {
-      const reason = (r.failure || "(no reason recorded)").split("\n").filter(Boolean).slice(-1)[0].slice(0, 300);
+      const reason = lastLine(r.failure);
       if (!groups.has(reason)) groups.set(reason, []);
       groups.get(reason).push(r.id);
     }
@@ -477,7 +479,7 @@ async function jobPage() {
       const imp = await getJSON(`${api}/importance`);
       const names = Object.keys(imp.shares).sort((a, b) => imp.shares[a] - imp.shares[b]);
       if (!names.length) { note.textContent = imp.note || "nothing to show."; plots.importance.dataset.points = "0"; return; }
-      note.textContent = `main effects from ${imp.n} completed training jobs; interactions explain ${fmt(100 * imp.interactions)} % more.`;
+      note.textContent = `main effects from ${imp.n} completed training jobs; interactions explain ${(100 * imp.interactions).toFixed(1)} % more.`;
       await plotlyReady;
       plot(plots.importance, [{type: "bar", orientation: "h", y: names.map(esc), x: names.map(n => imp.shares[n]), hovertemplate: "%{y}: %{x:.1%}<extra></extra>"}],
         {xaxis: {title: {text: "share of the objective's variance"}, tickformat: ".0%"}, margin: {l: 120, r: 20, t: 20, b: 45}});
@@ -536,7 +538,8 @@ async function jobPage() {
       ...Object.keys(tj.extra).map(k => ({name: k, get: r => r.extra[k]})),
       {name: "started", get: r => r.started, text: r => when(r.started)},
       {name: "seconds", get: r => (r.started && r.ended) ? Math.round((r.ended - r.started) * 10) / 10 : null},
-      {name: "why stopped / failure", get: r => r.why || (r.status === "Failed" ? r.failure : ""), cls: "wrap"},
+      {name: "why stopped / failure", get: r => r.why || (r.status === "Failed" ? r.failure : ""), cls: "wrap",
+        cell: r => r.why ? r.why : r.status === "Failed" ? el("span", {title: r.failure || ""}, lastLine(r.failure)) : ""},
     ];
     if (view.table) { view.table.setRows(view.rows); return; }
     const csvButton = el("button", {"data-role": "csv-shown"}, "CSV of the rows shown");
