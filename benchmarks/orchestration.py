@@ -18,8 +18,9 @@ On Ray (``pip install 'hyperjob[bench]'`` for Ray Tune), in the same run:
 ``ray`` is hyperjob's Ray executor (a tuning job with ``executor: {type: ray}``, 1 CPU per training job);
 ``raytune`` is Ray Tune (``tune.Tuner``, function trainables that run the same subprocess, ``reuse_actors=False``),
 ``raytune-reuse`` the same with ``reuse_actors=True``. Both start a private local cluster of P logical CPUs before
-the clock starts (its start-up is printed apart, as "ray init"), so P training jobs are in flight; their "all
-CPU" adds the CPU time of the cluster's processes (psutil: RUSAGE_CHILDREN misses children still alive).
+the clock starts (its start-up is printed apart, as "ray init", then 3 s for the worker processes Ray starts
+after it), so P training jobs are in flight; their "all
+CPU" adds the CPU time of the cluster's processes (sampled with psutil: RUSAGE_CHILDREN misses them).
 
 Each measurement runs in a fresh process, alternating tools, so they see the same machine conditions.
 "tuner CPU" is the measuring process's own user+system time (``RUSAGE_SELF``); "all CPU" adds its children's
@@ -124,19 +125,48 @@ def run_optuna(n_jobs: int, parallel: int, workdir: str, job_s: float) -> dict:
     return {"tool": "optuna", "jobs": done, "wall_s": wall, "cpu_s": cpu, "all_cpu_s": cpu + _cpu_children() - child0}
 
 
-def _tree_cpu() -> float:
-    """CPU time of this process's live descendants (Ray's gcs_server, raylet and workers, with the training
-    jobs they waited for): RUSAGE_CHILDREN counts only children that ended and were waited for."""
-    import psutil
+class _TreeCpu:
+    """CPU time of this process's descendants (Ray's gcs_server, raylet and workers, with the training jobs they
+    waited for) between ``start`` and ``stop``: RUSAGE_CHILDREN counts only children that ended and were waited
+    for, and Ray's processes are alive or killed. Sampled every 0.1 s, each process's last sample counts (one
+    that ends loses at most 0.1 s)."""
 
-    total = 0.0
-    for proc in psutil.Process().children(recursive=True):
-        try:
-            t = proc.cpu_times()
-            total += t.user + t.system + t.children_user + t.children_system
-        except psutil.Error:
-            pass
-    return total
+    def __init__(self) -> None:
+        import threading
+
+        self._base: dict[int, float] = {}
+        self._last: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    @staticmethod
+    def _sample() -> dict[int, float]:
+        import psutil
+
+        out = {}
+        for proc in psutil.Process().children(recursive=True):
+            try:
+                t = proc.cpu_times()
+                out[proc.pid] = t.user + t.system + t.children_user + t.children_system
+            except psutil.Error:
+                pass
+        return out
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.1):
+            self._last.update(self._sample())
+
+    def start(self) -> "_TreeCpu":
+        self._base = self._sample()
+        self._last = dict(self._base)
+        self._thread.start()
+        return self
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        self._last.update(self._sample())
+        return sum(cpu - self._base.get(pid, 0.0) for pid, cpu in self._last.items())
 
 
 def _ray_cluster(parallel: int) -> float:
@@ -149,7 +179,13 @@ def _ray_cluster(parallel: int) -> float:
 
     ray.init(address="local", num_cpus=parallel, include_dashboard=False, object_store_memory=256 * 2**20,
              logging_level="ERROR", log_to_driver=False)
-    return time.perf_counter() - t0
+    init_s = time.perf_counter() - t0
+    time.sleep(SETTLE_S)  # Ray starts its idle worker processes after init: not in either tool's measurement
+    return init_s
+
+
+#: seconds between a Ray cluster's start and the clock, for its idle worker processes to start
+SETTLE_S = 3.0
 
 
 def run_ray(n_jobs: int, parallel: int, workdir: str, job_s: float) -> dict:
@@ -160,7 +196,8 @@ def run_ray(n_jobs: int, parallel: int, workdir: str, job_s: float) -> dict:
     from hyperjob.tuner.loop import Tuner
     from hyperjob.tuner.plan import TuningPlan
 
-    cpu0, child0, t0 = _cpu_self(), _cpu_children() + _tree_cpu(), time.perf_counter()
+    tree = _TreeCpu().start()
+    cpu0, child0, t0 = _cpu_self(), _cpu_children(), time.perf_counter()
     spec = TuningJobSpec.model_validate({
         "name": "noop", "program": {"command": _program(job_s)},
         "hyperparameter_ranges": {"x": {"type": "continuous", "min_value": 0.0, "max_value": 1.0}},
@@ -176,7 +213,7 @@ def run_ray(n_jobs: int, parallel: int, workdir: str, job_s: float) -> dict:
     wall, cpu = time.perf_counter() - t0, _cpu_self() - cpu0
     done = sum(1 for r in outcome.training_jobs if r.status.value == "Completed" and r.final_objective == 0.5)
     return {"tool": "ray", "jobs": done, "wall_s": wall, "cpu_s": cpu,
-            "all_cpu_s": cpu + _cpu_children() + _tree_cpu() - child0, "init_s": init_s}
+            "all_cpu_s": cpu + _cpu_children() - child0 + tree.stop(), "init_s": init_s}
 
 
 def run_raytune(n_jobs: int, parallel: int, workdir: str, job_s: float, reuse: bool = False) -> dict:
@@ -194,7 +231,8 @@ def run_raytune(n_jobs: int, parallel: int, workdir: str, job_s: float, reuse: b
         out = subprocess.run([*program, "--x", str(config["x"])], capture_output=True, text=True, check=True).stdout
         return {"loss": float(pattern.search(out).group(1))}
 
-    cpu0, child0, t0 = _cpu_self(), _cpu_children() + _tree_cpu(), time.perf_counter()
+    tree = _TreeCpu().start()
+    cpu0, child0, t0 = _cpu_self(), _cpu_children(), time.perf_counter()
     tuner = tune.Tuner(
         tune.with_resources(trainable, {"cpu": 1}),
         param_space={"x": tune.uniform(0.0, 1.0)},
@@ -206,7 +244,7 @@ def run_raytune(n_jobs: int, parallel: int, workdir: str, job_s: float, reuse: b
     wall, cpu = time.perf_counter() - t0, _cpu_self() - cpu0
     done = sum(1 for r in results if r.metrics and r.metrics.get("loss") == 0.5)
     return {"tool": "raytune-reuse" if reuse else "raytune", "jobs": done, "wall_s": wall, "cpu_s": cpu,
-            "all_cpu_s": cpu + _cpu_children() + _tree_cpu() - child0, "init_s": init_s}
+            "all_cpu_s": cpu + _cpu_children() - child0 + tree.stop(), "init_s": init_s}
 
 
 def _child(tool: str, n_jobs: int, parallel: int, job_s: float) -> dict:

@@ -17,7 +17,9 @@ How a training job runs:
   matched against the metric definitions here, while the job runs. Nothing blocks :meth:`RayExecutor.poll`.
 - A runner that dies under a job (its node was lost, or its worker was killed) ends the job ``Failed`` with a
   reason that starts with "node lost"; ``Ended.retryable`` is set, so the Tuner runs it again when the spec has
-  a retry policy (``retry.max_retry_attempts``, SageMaker's ``RetryStrategy.MaximumRetryAttempts``).
+  a retry policy (``retry.max_retry_attempts``, SageMaker's ``RetryStrategy.MaximumRetryAttempts``). A runner
+  Ray cannot reach for a moment (``ActorUnavailableError``) is asked again: only a runner Ray declared dead
+  loses its job.
 
 Without an address the executor starts a private local cluster (on 127.0.0.1 only) that lives as long as the
 tuner; when the tuner dies the cluster and its training jobs end with it, and ``resume`` runs them again. With
@@ -60,6 +62,8 @@ NODE_LOST = "node lost"
 LOCAL_CLUSTER_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_AUTH_MODE": "disabled",
                      "RAY_USAGE_STATS_ENABLED": "0"}
 _READ_LIMIT = 1 << 20
+#: how often a long poll looks for new log or metrics bytes (metric values reach the tuner within this)
+_FILE_CHECK_S = 0.1
 _PR_SET_PDEATHSIG = 1
 
 
@@ -265,7 +269,7 @@ class Runner:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return {"log": b"", "metrics": b""}
-                self._cond.wait(min(left, 0.02))
+                self._cond.wait(min(left, _FILE_CHECK_S))  # an exit wakes it at once (notify_all)
         log = _read_from(job.spec["log"], log_offset)
         metrics = _read_from(job.spec["metrics"], metrics_offset)
         out: dict[str, Any] = {"log": log, "metrics": metrics}
