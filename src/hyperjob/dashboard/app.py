@@ -247,9 +247,33 @@ def create_app(store: Store, *, token: str | None = None, host: str = "127.0.0.1
     def api_job(name: str) -> Any:
         return api(views.job_view, store, name)
 
+    page_cache: dict[str, tuple[tuple[Any, ...], Any]] = {}
+
     @app.get("/api/tuning-jobs/{name}/page")
     def api_page(name: str) -> Any:
-        return api(views.page_view, store, name)
+        """The job page's data; an ended tuning job's is kept until anything about it changes (its status, its
+        training jobs' counts, the number of tuning jobs with training jobs: a new child, once it has started),
+        so that opening it again is quick."""
+        try:
+            tuning = store.get_tuning_job(name)
+            key = None
+            if tuning.status.terminal:
+                tally = store.tally_training_jobs()
+                counts = tally.get(name, {})
+                key = (tuning.status, tuning.status_reason, tuning.ended_at, len(tally),
+                       tuple(sorted((s.value, c) for s, c in counts.items())))
+                if name in page_cache and page_cache[name][0] == key:
+                    return page_cache[name][1]
+            response = JSONResponse(views.page_view(store, name))
+        except StoreError as exc:
+            return not_found(exc)
+        except SpecError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        if key is not None:
+            if len(page_cache) > 32:
+                page_cache.clear()
+            page_cache[name] = (key, response)
+        return response
 
     @app.get("/api/tuning-jobs/{name}/status")
     def api_status(name: str) -> Any:

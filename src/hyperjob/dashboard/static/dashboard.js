@@ -192,7 +192,7 @@ async function listPage() {
 
 // ------------------------------------------------------------------------------------------------- job page
 const TERMINAL = ["Completed", "Failed", "Stopped"];
-const PARCOORDS_MAX = 1000;
+const PARCOORDS_MAX = 500;
 
 function rowsOf(tj) {
   return tj.ids.map((id, i) => {
