@@ -12,7 +12,8 @@ seed, mapped onto the ranges), the validation and test value after every epoch. 
 seed of configuration i is i), so the table is a pure function of the task and N; it is cached as
 ``benchmarks/results/raw/multifidelity/<task>-<N>-v<VERSION>.npz`` and rebuilt when missing.
 
-A suggestion outside the table is mapped to the **nearest tabulated configuration** in the normalized space:
+A suggestion outside the table is mapped to the **nearest tabulated configuration not used yet in the run**
+(:class:`RowMap`; ``nearest`` mode: used or not) in the normalized space:
 every numeric hyperparameter scaled to [0, 1] (on a log scale where its range is logarithmic), a categorical one
 adding 1 to the squared distance when it differs (so a row with the same categories always wins unless none
 is within distance 1).
@@ -29,7 +30,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-__all__ = ["MAX_EPOCHS", "TASKS", "Table", "Task", "load_table"]
+__all__ = ["MAX_EPOCHS", "TASKS", "RowMap", "Table", "Task", "load_table"]
 
 MAX_EPOCHS = 27
 VERSION = 1
@@ -268,13 +269,39 @@ class Table:
     def __len__(self) -> int:
         return len(self.configs)
 
-    def nearest(self, config: dict[str, Any]) -> int:
-        """The row nearest to ``config`` in the normalized space (see the module docstring)."""
+    def nearest(self, config: dict[str, Any], used: np.ndarray | None = None) -> int:
+        """The row nearest to ``config`` in the normalized space (see the module docstring); with ``used`` (a
+        boolean mask), the nearest row not used yet, while one is left."""
         num, cat = to_unit(self.task.ranges, config)
         d = ((self.num - num) ** 2).sum(axis=1)
         if self.cat.shape[1]:
             d = d + (self.cat != np.array(cat)).sum(axis=1)
+        if used is not None and not used.all():
+            d = np.where(used, np.inf, d)
         return int(np.argmin(d))
+
+
+class RowMap:
+    """Maps a method's configurations to table rows for one run.
+
+    ``unused`` (the default): each new configuration gets the nearest row *not used yet in this run* (rows drawn
+    without replacement, as the reference methods draw them), so no method pays twice for one row; ``nearest``:
+    the nearest row, used or not. A configuration resumed or told again (same ``key``) keeps its row.
+    """
+
+    def __init__(self, table: Table, mode: str = "unused") -> None:
+        if mode not in ("unused", "nearest"):
+            raise ValueError(f"mapping must be 'unused' or 'nearest', got {mode!r}")
+        self.table, self.mode = table, mode
+        self.used = np.zeros(len(table), dtype=bool)
+        self.rows: dict[Any, int] = {}
+
+    def row(self, key: Any, config: dict[str, Any]) -> int:
+        if key not in self.rows:
+            row = self.table.nearest(config, self.used if self.mode == "unused" else None)
+            self.used[row] = True
+            self.rows[key] = row
+        return self.rows[key]
 
 
 def _sobol_configs(task: Task, n: int) -> list[dict[str, Any]]:

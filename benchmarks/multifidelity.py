@@ -44,6 +44,9 @@ from _tabulated import MAX_EPOCHS, Table  # noqa: E402
 RUNGS = (1, 3, 9, 27)
 ETA = 3
 REFERENCE_JOBS = 30
+#: how configurations become table rows (``--mapping``): "unused" (the nearest row not used yet in the run, rows
+#: drawn without replacement as the reference methods draw them) or "nearest" (used or not)
+MAPPING = "unused"
 
 
 # ------------------------------------------------------------------------------------------------ simulator
@@ -80,6 +83,7 @@ class Trace:
     works: int = 0
     resumed: int = 0
     idle: int = 0
+    rows: set[int] = field(default_factory=set)  # the table rows trained (distinct configurations)
 
 
 def simulate(method: Method, table: Table, workers: int, cap: int) -> Trace:
@@ -95,6 +99,7 @@ def simulate(method: Method, table: Table, workers: int, cap: int) -> Trace:
                     slots[w] = [work, work.start]
                     trace.works += 1
                     trace.resumed += work.start > 0
+                    trace.rows.add(work.row)
         if all(s is None for s in slots):
             break
         trace.time += 1
@@ -129,12 +134,13 @@ class AskTellMethod:
 
         task = table.task
         self.table = table
+        self.rows = _tabulated.RowMap(table, MAPPING)
         self.at = AskTell(task.space, objective=task.objective, maximize=task.maximize, strategy=strategy,
                           seed=seed, **kwargs)
 
     def next_work(self) -> Work:
         s = self.at.ask()
-        return Work(s, self.table.nearest(s.config))
+        return Work(s, self.rows.row(s.id, s.config))
 
     def on_epoch(self, job: Any, epoch: int, value: float) -> bool:
         result = self.at.tell(job, value, step=epoch)
@@ -164,14 +170,14 @@ class OptunaMethod:
         import optuna
 
         optuna.logging.set_verbosity(optuna.logging.ERROR)
-        self.optuna, self.table = optuna, table
+        self.optuna, self.table, self.rows = optuna, table, _tabulated.RowMap(table, MAPPING)
         self.study = optuna.create_study(
             study_name=f"mf-{table.task.name}-{seed}", direction="maximize" if table.task.maximize else "minimize",
             sampler=optuna.samplers.TPESampler(seed=seed), pruner=pruner)
 
     def next_work(self) -> Work:
         trial = self.study.ask()
-        return Work(trial, self.table.nearest(_optuna_config(trial, self.table.task.ranges)))
+        return Work(trial, self.rows.row(trial.number, _optuna_config(trial, self.table.task.ranges)))
 
     def on_epoch(self, job: Any, epoch: int, value: float) -> bool:
         job.report(value, epoch)
@@ -264,7 +270,7 @@ class PromotingMethod(AskTellMethod):
 
     def next_work(self) -> Work:
         s = self.at.ask()
-        return Work(s, self.table.nearest(s.config), start=s.resume_from or 0, until=s.until or MAX_EPOCHS)
+        return Work(s, self.rows.row(s.id, s.config), start=s.resume_from or 0, until=s.until or MAX_EPOCHS)
 
 
 def _hb_promote(table: Table, seed: int, **settings: Any) -> PromotingMethod:
@@ -310,8 +316,12 @@ METHODS: dict[str, tuple[Callable[[Table, int], Method], str]] = {
 
 
 # ------------------------------------------------------------------------------------------------ one run
-def run_one(task: str, method: str, seed: int, workers: int, cap: int, n: int | None) -> dict[str, Any]:
+def run_one(task: str, method: str, seed: int, workers: int, cap: int, n: int | None,
+            mapping: str = "unused") -> dict[str, Any]:
     import torch
+
+    global MAPPING
+    MAPPING = mapping
 
     torch.set_num_threads(1)
     table = _tabulated.load_table(task, n, log=log)
@@ -319,7 +329,8 @@ def run_one(task: str, method: str, seed: int, workers: int, cap: int, n: int | 
     trace = simulate(METHODS[method][0](table, seed), table, workers, cap)
     return {"task": task, "method": method, "seed": seed, "workers": workers, "cap": cap,
             "wall_s": round(time.perf_counter() - started, 3), "spent": trace.spent, "time": trace.time,
-            "works": trace.works, "resumed": trace.resumed, "improvements": trace.improvements}
+            "works": trace.works, "resumed": trace.resumed, "rows": len(trace.rows),
+            "improvements": trace.improvements}
 
 
 def _run_star(args: tuple) -> dict[str, Any]:
@@ -443,6 +454,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cap-jobs", type=int, default=60,
                         help="the epoch budget of every run, in full trainings (default 60: 60 x 27 epochs)")
     parser.add_argument("--rows", type=int, default=None, help="table rows per task (default: the task's)")
+    parser.add_argument("--mapping", choices=("unused", "nearest"), default="unused",
+                        help="configuration -> table row: the nearest row not used yet in the run (default), or "
+                             "the nearest row, used or not")
     parser.add_argument("--out", default=None, help="folder for summary.json and table.md")
     parser.add_argument("--quick", action="store_true", help="64-row tables, 2 seeds, W=1 and 4, cap 40 trainings")
     args = parser.parse_args(argv)
@@ -462,7 +476,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     for t in tasks:  # build missing tables first (in parallel inside)
         _tabulated.load_table(t, args.rows, jobs=args.jobs, log=log)
-    jobs = [(t, m, s, w, args.cap_jobs * MAX_EPOCHS, args.rows)
+    jobs = [(t, m, s, w, args.cap_jobs * MAX_EPOCHS, args.rows, args.mapping)
             for w in args.workers for t in tasks for m in methods for s in range(args.seeds)]
     records: list[dict[str, Any]] = []
     if args.jobs > 1:
@@ -479,7 +493,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = summarize(records, ref_jobs)
     summary["setup"] = {
         "tasks": tasks, "methods": methods, "seeds": args.seeds, "workers": args.workers, "cap_epochs":
-        args.cap_jobs * MAX_EPOCHS, "reference_jobs": ref_jobs, "rows": {t: len(_tabulated.load_table(t, args.rows))
+        args.cap_jobs * MAX_EPOCHS, "reference_jobs": ref_jobs, "mapping": args.mapping, "rows": {t: len(_tabulated.load_table(t, args.rows))
                                                                          for t in tasks},
         "wall_s": round(time.perf_counter() - started, 1), "commit": _commit(), "cpus": os.cpu_count(),
         "methods_doc": {m: METHODS[m][1] for m in methods},
