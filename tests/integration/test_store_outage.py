@@ -22,7 +22,7 @@ from typing import Iterator
 
 import pytest
 
-from conftest import _as_postgres, free_port
+from _root_conftest import _as_postgres, free_port  # tests/conftest.py (another folder's conftest may be 'conftest')
 from hyperjob.records import TrainingJobStatus, TuningJobStatus
 from hyperjob.store import SqlStore
 

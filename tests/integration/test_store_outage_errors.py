@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import create_engine, event, make_url, text
 from sqlalchemy import exc as sa_exc
 
-from conftest import free_port
+from _root_conftest import free_port  # tests/conftest.py (another folder's conftest may be 'conftest')
 from hyperjob.errors import StoreError, StoreUnavailableError
 from hyperjob.records import TrainingJobStatus
 from hyperjob.store import SqlStore
