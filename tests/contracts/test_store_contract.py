@@ -339,6 +339,24 @@ def test_nan_and_infinite_values_survive(store: SqlStore) -> None:
     assert (got[1].value, got[2].value) == (math.inf, -math.inf)
 
 
+def test_non_finite_floats_in_json_fields_round_trip(store: SqlStore) -> None:
+    """inf, -inf and NaN inside a spec, a configuration or extra (a static hyperparameter ``max_norm: .inf``, a
+    metric's last value kept in extra): PostgreSQL's JSON refuses the tokens Python writes for them, so the
+    store encodes them itself and both databases give back the same floats."""
+    spec = {**SPEC, "static_hyperparameters": {"max_norm": math.inf, "floor": -math.inf}}
+    store.create_tuning_job("tj", spec)
+    config = {**CONFIG, "clip": math.inf, "scale": [1.0, -math.inf]}
+    job = store.add_training_job("tj", config, extra={"last": {"loss": math.nan}}).id
+    store.set_status(job, TrainingJobStatus.COMPLETED, final_objective=1.0, extra={"values": {"gap": math.inf}})
+    store.update_extra(job, {"worst": -math.inf})
+    got = store.get_training_job(job)
+    assert got.config == config and got.config["clip"] == math.inf
+    assert got.extra["values"] == {"gap": math.inf} and got.extra["worst"] == -math.inf
+    assert math.isnan(got.extra["last"]["loss"])
+    assert store.get_tuning_job("tj").spec["static_hyperparameters"] == {"max_norm": math.inf, "floor": -math.inf}
+    assert [r.config for r in store.list_training_jobs("tj")] == [config]
+
+
 def test_a_non_numeric_metric_value_is_refused(store: SqlStore) -> None:
     store.create_tuning_job("tj", SPEC)
     job = store.add_training_job("tj", CONFIG).id

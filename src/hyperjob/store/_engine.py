@@ -56,9 +56,46 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} {value!r} cannot be stored as JSON")
 
 
+#: how a non-finite float is written inside a JSON column: ``{"$float": "inf"}`` (also ``"-inf"``, ``"nan"``).
+#: PostgreSQL's JSON refuses the ``Infinity``/``NaN`` tokens that Python writes, so the store writes this on every
+#: database and :func:`json_loads` reads it back as the float (older SQLite files with the tokens still read).
+FLOAT_TAG = "$float"
+_NON_FINITE = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
+
+
+def _tagged(value: Any) -> Any:
+    """``value`` with every non-finite float replaced by its :data:`FLOAT_TAG` object."""
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return value
+        return {FLOAT_TAG: "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")}
+    if isinstance(value, dict):
+        return {k: _tagged(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_tagged(v) for v in value]
+    if value is None or isinstance(value, (str, int)):
+        return value
+    return _tagged(_json_default(value))
+
+
+def _untag(obj: dict[str, Any]) -> Any:
+    if len(obj) == 1 and FLOAT_TAG in obj and obj[FLOAT_TAG] in _NON_FINITE:
+        return _NON_FINITE[obj[FLOAT_TAG]]
+    return obj
+
+
 def json_dumps(value: Any) -> str:
-    """JSON text of ``value``; numpy scalars and arrays become numbers and lists."""
-    return json.dumps(value, default=_json_default)
+    """JSON text of ``value`` as the store writes it: numpy scalars and arrays become numbers and lists, and a
+    non-finite float its :data:`FLOAT_TAG` object (strict JSON, which PostgreSQL accepts)."""
+    try:
+        return json.dumps(value, default=_json_default, allow_nan=False)
+    except ValueError:  # a non-finite float somewhere (rare): the slow path
+        return json.dumps(_tagged(value), allow_nan=False)
+
+
+def json_loads(text: str | bytes) -> Any:
+    """What :func:`json_dumps` wrote, read back (the tagged non-finite floats as floats)."""
+    return json.loads(text, object_hook=_untag)
 
 
 def json_copy(value: Any, what: str) -> Any:
@@ -68,7 +105,7 @@ def json_copy(value: Any, what: str) -> Any:
         StoreError: ``value`` cannot be written as JSON (``what`` says whose value it is).
     """
     try:
-        return json.loads(json_dumps(value))
+        return json_loads(json_dumps(value))
     except (TypeError, ValueError) as exc:
         raise StoreError(
             f"{what} cannot be stored: {exc}. Use JSON values (numbers, strings, booleans, lists, dicts)."
@@ -132,7 +169,7 @@ def create_store_engine(url: URL, safe_url: str) -> Engine:
         StoreError: the directory cannot be created, or the driver is missing.
     """
     sqlite = url.get_backend_name() == "sqlite"
-    kwargs: dict[str, Any] = {"json_serializer": json_dumps}
+    kwargs: dict[str, Any] = {"json_serializer": json_dumps, "json_deserializer": json_loads}
     database = url.database or ""
     if sqlite:
         if database in ("", ":memory:") or "mode=memory" in database:  # one database for all threads
