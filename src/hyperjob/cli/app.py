@@ -692,6 +692,8 @@ def export(
     long: bool = typer.Option(False, "--long", help="One row per metric value instead of one row per training job."),
 ) -> None:
     """Export every training job with all its metrics as CSV (a NaN or infinite value is an empty cell)."""
+    from hyperjob.results import write_csv  # the one owner of the CSV: export, the dashboard, the results CSV
+
     if output != "-":  # a file or any fsspec URL: checked before anything is read (hyperjob.results)
         from hyperjob.results import check_target
 
@@ -709,12 +711,12 @@ def export(
         from hyperjob.results import put_text
 
         buf = io.StringIO(newline="")
-        _write_csv(buf, tuning, records, metrics, long)
+        write_csv(buf, tuning, records, metrics, long)
         put_text(output, buf.getvalue())
         return
     fh = sys.stdout if str(output) == "-" else open(output, "w", newline="")
     try:
-        _write_csv(fh, tuning, records, metrics, long)
+        write_csv(fh, tuning, records, metrics, long)
         fh.flush()
     except BrokenPipeError:  # the reader went away (`hyperjob export NAME | head`): nothing more to say
         if fh is not sys.stdout:
@@ -734,16 +736,6 @@ def _silence_stdout() -> None:
     except (OSError, ValueError):
         pass
 
-
-def _cell(value: Optional[float]) -> str:
-    """A number in a CSV cell, read back exactly by float(); NaN, inf and none are empty."""
-    return "" if value is None or not math.isfinite(value) else repr(value)
-
-
-def _write_csv(fh: Any, tuning: Any, records: list, metrics: dict, long: bool) -> None:
-    from hyperjob.results import write_csv  # one owner of the CSV's columns: export and the results CSV
-
-    write_csv(fh, tuning, records, metrics, long)
 
 from hyperjob.cli import experiments as _experiments  # noqa: E402,F401  (compare, rankcheck)
 

@@ -311,7 +311,7 @@ def create_app(store: Store, *, token: str | None = None, host: str = "127.0.0.1
     def api_export(name: str) -> Any:
         import io
 
-        from hyperjob.cli.app import _write_csv  # the one writer of `hyperjob export`'s CSV
+        from hyperjob.results import write_csv  # the one writer of `hyperjob export`'s CSV
 
         try:
             tuning = store.get_tuning_job(name)
@@ -320,7 +320,7 @@ def create_app(store: Store, *, token: str | None = None, host: str = "127.0.0.1
         except StoreError as exc:
             return not_found(exc)
         buffer = io.StringIO()
-        _write_csv(buffer, tuning, records, metrics, False)
+        write_csv(buffer, tuning, records, metrics)
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
         return Response(buffer.getvalue(), media_type="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="{safe}.csv"'})
