@@ -156,6 +156,7 @@ def test_stop_from_another_terminal_stops_the_running_tuning_job(tmp_path):
     assert tuner.returncode == 0, errtext
     desc = json.loads(hj("describe", "slow-job", "--json", cwd=tmp_path).stdout)
     assert desc["HyperParameterTuningJobStatus"] == "Stopped"
+    assert "Stopped by `hyperjob stop`" in json.dumps(desc)  # who asked (tuner/stop.py words it)
     assert desc["TrainingJobStatusCounters"]["Stopped"] >= 1
     assert desc["TrainingJobStatusCounters"]["InProgress"] == 0
 

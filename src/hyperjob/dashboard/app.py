@@ -87,17 +87,17 @@ class Stops:
     def start(self, name: str) -> bool:
         """Ask the tuning job to stop now (it becomes Stopping), and see it through in a thread; False if it had
         already ended. Raises StoreError for an unknown tuning job."""
-        from hyperjob.tuner.stop import request_stop, stop_tuning_job
+        from hyperjob.tuner.stop import FROM_DASHBOARD, request_stop, stop_tuning_job
 
         with self.lock:
             if name in self.running and self.running[name].is_alive():
                 return True
-            if not request_stop(self.store, name, by="the dashboard"):
+            if not request_stop(self.store, name, origin=FROM_DASHBOARD):
                 return False
 
             def run() -> None:
                 try:
-                    self.results[name] = stop_tuning_job(self.store, name, wait_s=60.0, by="the dashboard")
+                    self.results[name] = stop_tuning_job(self.store, name, wait_s=60.0, origin=FROM_DASHBOARD)
                 except Exception as exc:  # noqa: BLE001 - a thread's last word, shown on the page
                     self.results[name] = f"the stop failed: {exc}"
 

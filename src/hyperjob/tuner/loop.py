@@ -881,8 +881,11 @@ class Tuner:
             self.store.add_consumed_runtime(self.plan.name, now - self._runtime_mark)
             self._runtime_mark = now
             self._last_renew = now
-            if self.store.get_tuning_job(self.plan.name).status is TuningJobStatus.STOPPING:
-                self._request_end(TuningJobStatus.STOPPED, "Stopped by `hyperjob stop`")
+            current = self.store.get_tuning_job(self.plan.name)
+            if current.status is TuningJobStatus.STOPPING:  # asked from outside (tuner/stop.py words who asked)
+                from hyperjob.tuner.stop import stopped_reason
+
+                self._request_end(TuningJobStatus.STOPPED, stopped_reason(current.status_reason))
         if self.plan.max_runtime_s is not None and self.elapsed_s >= self.plan.max_runtime_s:
             self._request_end(TuningJobStatus.COMPLETED, f"MaxRuntimeInSeconds reached ({self.plan.max_runtime_s:g} s)")
 

@@ -17,23 +17,39 @@ from hyperjob.store.base import Store
 from hyperjob.tuner.describe import tuner_holds
 
 
-def request_stop(store: Store, name: str, *, by: str = "`hyperjob stop`") -> bool:
+#: who asked for a stop, as the recorded reasons say it: "Stop requested <origin>", then "Stopped <origin>"
+BY_COMMAND = "by `hyperjob stop`"
+FROM_DASHBOARD = "from the dashboard"
+_REQUESTED = "Stop requested "
+
+
+def request_stop(store: Store, name: str, *, origin: str = BY_COMMAND) -> bool:
     """Mark the tuning job ``Stopping`` (the first half of a stop); False if it has already ended.
 
     Args:
-        by: who asks, for the recorded reason (``Stop requested by <by>``).
+        origin: who asks (:data:`BY_COMMAND`, :data:`FROM_DASHBOARD`), recorded as ``Stop requested <origin>``;
+            the tuner that ends the tuning job reads it back through :func:`stopped_reason`.
 
     Raises:
         StoreError: the tuning job is unknown.
     """
     if store.get_tuning_job(name).status.terminal:
         return False
-    store.set_tuning_job_status(name, TuningJobStatus.STOPPING, f"Stop requested by {by}")
+    store.set_tuning_job_status(name, TuningJobStatus.STOPPING, f"{_REQUESTED}{origin}")
     return True
 
 
+def stopped_reason(requested: str | None) -> str:
+    """The reason a tuner records when it ends a ``Stopping`` tuning job, from the one :func:`request_stop`
+    recorded: ``Stop requested from the dashboard`` -> ``Stopped from the dashboard``; any other (an older
+    hyperjob's, or none) -> ``Stopped by `hyperjob stop```."""
+    if requested and requested.startswith(_REQUESTED) and len(requested) > len(_REQUESTED):
+        return f"Stopped {requested[len(_REQUESTED):]}"
+    return f"Stopped {BY_COMMAND}"
+
+
 def stop_tuning_job(
-    store: Store, name: str, *, wait_s: float = 30.0, by: str = "`hyperjob stop`", poll_s: float = 0.5
+    store: Store, name: str, *, wait_s: float = 30.0, origin: str = BY_COMMAND, poll_s: float = 0.5
 ) -> str:
     """Stop a tuning job and wait (up to ``wait_s``) until it has ended; returns what happened, in one line.
 
@@ -44,7 +60,7 @@ def stop_tuning_job(
         StoreError: the tuning job is unknown.
     """
     tuning = store.get_tuning_job(name)
-    if not request_stop(store, name, by=by):
+    if not request_stop(store, name, origin=origin):
         return f"tuning job {name} is already {tuning.status.value}."
     deadline = time.time() + wait_s
     while time.time() < deadline:
@@ -53,18 +69,18 @@ def stop_tuning_job(
         if current.status.terminal:
             return f"tuning job {name}: {current.status.value} ({current.status_reason})"
         if not tuner_holds(store, name):
-            return stop_without_tuner(store, current, by=by)
+            return stop_without_tuner(store, current, origin=origin)
     return f"asked tuning job {name} to stop; its tuner has not finished yet (check `hyperjob describe {name}`)."
 
 
-def stop_without_tuner(store: Store, tuning: Any, *, by: str = "`hyperjob stop`") -> str:
+def stop_without_tuner(store: Store, tuning: Any, *, origin: str = BY_COMMAND) -> str:
     """No tuner runs the tuning job: a tuner that launches nothing finds its training jobs again through the
     executor (those that ended meanwhile keep their result), ends those still running, and records it all."""
     from hyperjob.formats.spec import TuningJobSpec
     from hyperjob.tuner.loop import Tuner
     from hyperjob.tuner.plan import TuningPlan
 
-    reason = f"Stopped by {by} (no tuner was running)"
+    reason = f"Stopped {origin} (no tuner was running)"
     try:
         spec: Any = TuningJobSpec.from_json(dict(tuning.spec))
     except HyperjobError:  # not a spec this version reads: nothing to find its training jobs' processes with
