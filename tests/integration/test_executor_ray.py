@@ -262,3 +262,36 @@ def test_resume_after_a_tuner_crash_finds_its_training_jobs_on_the_cluster(ray_c
         steps = [json.loads(line)["step"] for line in (tmp_path / "runs" / "crash" / job_id / "metrics.jsonl")
                  .read_text().splitlines()]
         assert steps == list(range(20))
+
+
+def test_jobs_launched_together_share_one_runner(ray_cluster: Any, tmp_path: Path) -> None:
+    """Three jobs of half a CPU launched together start on one runner (one Ray worker process, not three), each
+    its own process; a job launched after they ended reuses a free slot of that runner."""
+    from hyperjob.executors.ray import RayExecutor
+
+    script = tmp_path / "hold.py"
+    script.write_text("import os, sys, time\ngo = sys.argv[sys.argv.index('--go') + 1]\n"
+                      "while not os.path.exists(go):\n    time.sleep(0.02)\nprint('loss=1')\n")
+    go = tmp_path / "go"
+    program = Program(command=("python", str(script)))
+    executor = RayExecutor(cpus=0.5)
+    events: list = []
+    try:
+        for i in range(3):
+            executor.launch(LaunchRequest(f"s{i}", {"go": str(go)}, tmp_path / f"s{i}", program))
+        _wait("three jobs started", lambda: (events.extend(executor.poll()) or
+                                             sum(isinstance(e, Started) for e in events) >= 3))
+        runners = {executor._running[f"s{i}"].runner_name for i in range(3)}
+        pids = {e.pid for e in events if isinstance(e, Started)}
+        assert len(runners) == 1 and len(pids) == 3
+        assert ray.get(executor._running["s0"].runner.hello.remote())["slots"] == 3
+        go.write_text("")
+        _wait("all ended", lambda: (events.extend(executor.poll()) or
+                                    sum(isinstance(e, Ended) for e in events) >= 3))
+        executor.launch(LaunchRequest("s3", {"go": str(go)}, tmp_path / "s3", program))
+        assert executor._running["s3"].runner_name in runners  # a free slot, no new runner
+        _wait("the fourth ended", lambda: (events.extend(executor.poll()) or
+                                           sum(isinstance(e, Ended) for e in events) >= 4))
+    finally:
+        executor.shutdown()
+    assert [e.status for e in events if isinstance(e, Ended)] == [TrainingJobStatus.COMPLETED] * 4

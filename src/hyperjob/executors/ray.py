@@ -4,9 +4,11 @@ How a training job runs:
 
 - The executor keeps a pool of **runners**: named, detached Ray actors (namespace ``hyperjob``, name
   ``<group>/runner-<k>``, where the group names the tuning job's output directory), each created with the
-  resources of one training job (``num_cpus``, ``num_gpus`` (fractional, e.g. 0.25), ``memory``, custom
-  resources), so Ray places it on a node where they fit. A runner runs one training job at a time and is reused
-  for the next one (no actor start per job).
+  resources of a number of training jobs, its slots (``num_cpus``, ``num_gpus`` (fractional, e.g. 0.25),
+  ``memory``, custom resources, times the slots), so Ray places it on a node where they fit. The jobs launched
+  together share one runner per node, as many as the node's free resources fit (a Ray worker process's start
+  is most of what a short job costs on Ray; jobs that need GPUs get a runner each). A runner runs up to its
+  slots of training jobs at a time and is reused for the next ones (no actor start per job).
 - On its node the runner lays out the job's directory (:mod:`hyperjob.executors.env`), starts
   ``command + ["--name", "value", ...]`` (an argument list, never a shell; ``python`` is the node's interpreter)
   in a session of its own (its own process group), with stdout and stderr in ``<job_dir>/train.log``, the
@@ -213,38 +215,45 @@ def _read_from(path: str, offset: int) -> bytes:
 
 
 class Runner:
-    """A Ray actor that runs one training job at a time on its node (see the module docstring).
+    """A Ray actor that runs up to ``slots`` training jobs at a time on its node (see the module docstring).
 
-    Its methods are called by :class:`RayExecutor` through Ray; it runs with ``max_concurrency`` > 1 so that a
-    stop reaches it while a long poll waits.
+    It is created with the resources of ``slots`` training jobs. Its methods are called by :class:`RayExecutor`
+    through Ray; it runs with ``max_concurrency`` above ``slots`` so that a start or a stop reaches it while the
+    long polls of its jobs wait.
     """
 
-    def __init__(self, orphan_after_s: float = 600.0) -> None:
+    def __init__(self, orphan_after_s: float = 600.0, slots: int = 1) -> None:
         self._cond = threading.Condition()
-        self._job: _NodeJob | None = None
+        self._jobs: dict[str, _NodeJob] = {}
+        self._slots = max(1, int(slots))
         self._last_call = time.monotonic()
         self._orphan_after_s = float(orphan_after_s)
         threading.Thread(target=self._orphan_watch, daemon=True).start()
 
     def hello(self) -> dict[str, Any]:
-        """Where it runs: ``{"host", "pid", "node_id"}``."""
+        """Where it runs: ``{"host", "pid", "node_id", "slots"}``."""
         self._last_call = time.monotonic()
         import ray
 
-        return {"host": socket.gethostname(), "pid": os.getpid(), "node_id": ray.get_runtime_context().get_node_id()}
+        return {"host": socket.gethostname(), "pid": os.getpid(), "node_id": ray.get_runtime_context().get_node_id(),
+                "slots": self._slots}
 
     def start(self, spec: dict[str, Any]) -> dict[str, Any]:
         """Start a training job (``spec`` as :meth:`RayExecutor._spec` builds it). Returns ``{"pid"}`` or the
-        start error ``{"error", "strerror", ...}``; ``{"error": "busy"}`` if another job still runs."""
+        start error ``{"error", "strerror", ...}``; ``{"error": "busy"}`` if all its slots run jobs."""
         self._last_call = time.monotonic()
         with self._cond:
-            if self._job is not None and self._job.exit is None and self._job.start_error is None:
-                return {"error": "busy", "strerror": f"the runner still runs training job {self._job.id}"}
+            running = [j.id for j in self._jobs.values() if j.exit is None and j.start_error is None]
+            if len(running) >= self._slots or spec["id"] in running:
+                return {"error": "busy", "strerror": f"the runner still runs training jobs {', '.join(running)}"}
             job = _NodeJob(spec, self._cond)
-            self._job = job
+            self._jobs[job.id] = job
         threading.Thread(target=job.run, daemon=True, name=f"hyperjob-{job.id}").start()
         job.started.wait()
         if job.start_error is not None:
+            with self._cond:
+                if self._jobs.get(job.id) is job:
+                    del self._jobs[job.id]
             return job.start_error
         assert job.proc is not None
         return {"pid": job.proc.pid, "host": socket.gethostname()}
@@ -259,8 +268,8 @@ class Runner:
         deadline = time.monotonic() + wait_s
         with self._cond:
             while True:
-                job = self._job
-                if job is None or job.id != job_id:
+                job = self._jobs.get(job_id)
+                if job is None:
                     return {"gone": True}
                 ended = job.exit
                 if (ended is not None or _size(job.spec["log"]) > log_offset
@@ -280,31 +289,32 @@ class Runner:
     def stop(self, job_id: str, now: bool = False) -> None:
         """SIGTERM to the job's process group, SIGKILL after its grace period (``now``: SIGKILL at once)."""
         self._last_call = time.monotonic()
-        job = self._job
-        if job is not None and job.id == job_id:
+        job = self._jobs.get(job_id)
+        if job is not None:
             job.stop(now)
 
-    def current(self) -> dict[str, Any] | None:
-        """The job it holds: ``{"id", "attempt", "pid", "exit"}`` (``exit`` None while it runs), or None."""
-        self._last_call = time.monotonic()
-        job = self._job
-        if job is None or job.start_error is not None:
-            return None
-        return {"id": job.id, "attempt": job.attempt, "pid": job.proc.pid if job.proc else None, "exit": job.exit}
-
-    def forget(self, job_id: str) -> None:
-        """Let go of an ended job (the runner is free for the next one)."""
+    def current(self) -> list[dict[str, Any]]:
+        """The jobs it holds: ``[{"id", "attempt", "pid", "exit"}]`` (``exit`` None while one runs)."""
         self._last_call = time.monotonic()
         with self._cond:
-            if self._job is not None and self._job.id == job_id and self._job.exit is not None:
-                self._job = None
+            jobs = [j for j in self._jobs.values() if j.start_error is None]
+        return [{"id": j.id, "attempt": j.attempt, "pid": j.proc.pid if j.proc else None, "exit": j.exit}
+                for j in jobs]
+
+    def forget(self, job_id: str) -> None:
+        """Let go of an ended job (its slot is free for the next one)."""
+        self._last_call = time.monotonic()
+        with self._cond:
+            job = self._jobs.get(job_id)
+            if job is not None and job.exit is not None:
+                del self._jobs[job_id]
 
     def _orphan_watch(self) -> None:
         """Exit once no tuner called for ``orphan_after_s`` and no job runs (a tuner that died for good)."""
         while True:
             time.sleep(min(5.0, self._orphan_after_s / 4))
-            job = self._job
-            idle = job is None or job.exit is not None or job.start_error is not None
+            with self._cond:
+                idle = all(j.exit is not None or j.start_error is not None for j in self._jobs.values())
             if idle and time.monotonic() - self._last_call > self._orphan_after_s:
                 os._exit(0)
 
@@ -340,6 +350,9 @@ class RayExecutor:
         poll_wait_s: how long one long poll of a runner waits for output.
         orphan_after_s: a runner that no tuner called for this long, with no job running, exits.
         init_kwargs: more arguments for ``ray.init`` of a private local cluster (``num_cpus``, ...).
+        max_jobs_per_runner: how many training jobs one runner may hold at once (the jobs launched together
+            share a runner per node, as many as the node's free resources fit); 1: a runner per job. Jobs that
+            need GPUs always get a runner each.
 
     Called from the Tuner's thread only; not thread-safe.
     """
@@ -356,8 +369,10 @@ class RayExecutor:
         orphan_after_s: float = 600.0,
         init_kwargs: Mapping[str, Any] | None = None,
         tail_lines: int = 20,
+        max_jobs_per_runner: int = 16,
     ) -> None:
         self.address = address
+        self.max_jobs_per_runner = max_jobs_per_runner
         self.options = ray_resources(cpus, gpus, memory_mb, custom)
         self.poll_wait_s = poll_wait_s
         self.orphan_after_s = orphan_after_s
@@ -367,8 +382,9 @@ class RayExecutor:
         self._owns_cluster = False
         self._actor_class: Any = None
         self._running: dict[str, _Job] = {}
-        self._free: list[tuple[str, Any]] = []  # runners placed and idle
-        self._placing: dict[Any, tuple[str, Any]] = {}  # runners Ray has not placed yet, by their hello() call
+        self._free: list[tuple[str, Any]] = []  # free slots of placed runners: (name, runner) once per slot
+        # runners Ray has not placed yet, by their hello() call: (name, runner, slots)
+        self._placing: dict[Any, tuple[str, Any, int]] = {}
         self._queued: list[str] = []  # jobs waiting for a runner, in launch order
         self._events: list[ExecutorEvent] = []
         self._group: str | None = None
@@ -401,13 +417,13 @@ class RayExecutor:
         if self._free:
             self._assign(entry, *self._free.pop())
             return
-        self._queued.append(job_id)  # it starts on the first runner that is placed or becomes free
-        if len(self._placing) < len(self._queued):
-            name, actor = self._new_runner()
-            self._placing[actor.hello.remote()] = (name, actor)
+        # it starts on the first runner slot that is placed or becomes free; the runners for the jobs launched
+        # together are created at the next poll (or wait), sized for all of them (see _place_queued)
+        self._queued.append(job_id)
 
     def poll(self) -> list[ExecutorEvent]:
         """Events since the last call (``Started``, ``MetricsReported``, ``Ended``), in order per job. Never blocks."""
+        self._place_queued()
         if self._running or self._placing:
             now = time.monotonic()
             for job in self._running.values():
@@ -459,15 +475,21 @@ class RayExecutor:
                 info = ray.get(runner.current.remote(), timeout=30)
             except Exception:  # noqa: BLE001 - a runner that died or does not answer holds nothing we can use
                 continue
-            request = wanted.get(info["id"]) if info else None
-            if request is None or int(info["attempt"]) != int(request.attempt):
-                self._kill(runner)  # a job nobody wants: it dies with its runner (PR_SET_PDEATHSIG)
+            kept = [(item, wanted[item["id"]]) for item in info if item["id"] in wanted
+                    and int(item["attempt"]) == int(wanted[item["id"]].attempt)
+                    and item["id"] not in self._running]
+            if not kept:
+                self._kill(runner)  # jobs nobody wants: they die with their runner (PR_SET_PDEATHSIG)
                 continue
-            entry = self._entry(request)
-            entry.runner_name, entry.runner, entry.started = name, runner, True
-            self._running[request.training_job_id] = entry
-            self._ask(entry)
-            found[request.training_job_id] = Recovery.ADOPTED if info.get("exit") else Recovery.REATTACHED
+            for item in info:
+                if all(item is not k for k, _ in kept):
+                    runner.stop.remote(item["id"], True)  # a job nobody wants beside wanted ones
+            for item, request in kept:
+                entry = self._entry(request)
+                entry.runner_name, entry.runner, entry.started = name, runner, True
+                self._running[request.training_job_id] = entry
+                self._ask(entry)
+                found[request.training_job_id] = Recovery.ADOPTED if item.get("exit") else Recovery.REATTACHED
             number = name.rsplit("-", 1)[-1]
             if number.isdigit():
                 self._next_runner = max(self._next_runner, int(number) + 1)
@@ -475,6 +497,7 @@ class RayExecutor:
 
     def wait_for_events(self, timeout_s: float) -> None:
         """Sleep up to ``timeout_s``; wakes when a runner answers."""
+        self._place_queued()
         refs = [e.ref for e in self._running.values() if e.ref is not None] + list(self._placing)
         if not refs or self._events:
             if not self._events and timeout_s > 0:
@@ -499,7 +522,7 @@ class RayExecutor:
             del self._running[job_id]
             self._events.append(Ended(job_id, TrainingJobStatus.STOPPED, "stopped; its runner did not answer"))
             self._kill(job.runner)
-        for _, runner in self._free + list(self._placing.values()):
+        for runner in [r for _, r in self._free] + [r for _, r, _ in self._placing.values()]:
             self._kill(runner)
         self._free.clear()
         self._placing.clear()
@@ -508,7 +531,7 @@ class RayExecutor:
     def detach(self) -> None:
         """Let go of the running jobs without ending them (a later tuner's :meth:`recover` finds them on a
         cluster given by address); free runners are ended; a private cluster ends with its jobs."""
-        for _, runner in self._free + list(self._placing.values()):
+        for runner in [r for _, r in self._free] + [r for _, r, _ in self._placing.values()]:
             self._kill(runner)
         self._free.clear()
         self._placing.clear()
@@ -579,18 +602,71 @@ class RayExecutor:
             "memory_mb, custom) or add a node that has them."
         )
 
-    def _new_runner(self) -> tuple[str, Any]:
+    def _new_runner(self, slots: int = 1, node_id: str | None = None) -> tuple[str, Any]:
+        """A runner with the resources of ``slots`` training jobs (preferably on ``node_id``)."""
+        opts: dict[str, Any] = {"num_cpus": self.options["num_cpus"] * slots,
+                                "num_gpus": self.options["num_gpus"] * slots,
+                                "max_concurrency": slots + 4}  # a long poll per job, and a start or a stop
+        if self.options.get("memory"):
+            opts["memory"] = self.options["memory"] * slots
+        if self.options.get("resources"):
+            opts["resources"] = {k: v * slots for k, v in self.options["resources"].items()}
+        if node_id is not None:
+            from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+            opts["scheduling_strategy"] = NodeAffinitySchedulingStrategy(node_id, soft=True)
         for _ in range(1000):  # a name still taken by a runner of an earlier tuner: the next one
             name = f"{self._group}/runner-{self._next_runner}"
             self._next_runner += 1
             try:
                 actor = self._actor_class.options(
-                    name=name, namespace=NAMESPACE, lifetime="detached", **self.options
-                ).remote(self.orphan_after_s)
+                    name=name, namespace=NAMESPACE, lifetime="detached", **opts
+                ).remote(self.orphan_after_s, slots)
             except ValueError:
                 continue
             return name, actor
         raise ExecutorError(f"cannot name a new Ray runner for {self._group}: 1000 names in a row are taken.")
+
+    def _place_queued(self) -> None:
+        """Create the runners for the queued jobs that no placed or pending runner slot will take.
+
+        The jobs launched together share runners: one runner per node holds as many of them as that node's
+        free resources fit (at most ``max_jobs_per_runner``), so that Ray starts one worker process for them,
+        not one each (a worker's start is most of a short training job's cost on Ray).
+        """
+        uncovered = len(self._queued) - sum(slots for _, _, slots in self._placing.values())
+        if uncovered <= 0 or self._ray is None:
+            return
+        for slots, node_id in self._runner_sizes(uncovered):
+            name, actor = self._new_runner(slots, node_id)
+            self._placing[actor.hello.remote()] = (name, actor, slots)
+
+    def _runner_sizes(self, jobs: int) -> list[tuple[int, str | None]]:
+        """How many slots each new runner gets for ``jobs`` jobs, and its node: by the nodes' free resources."""
+        if self.max_jobs_per_runner <= 1 or self.options["num_gpus"] or jobs == 1:
+            return [(1, None)] * jobs  # a GPU job gets its own CUDA_VISIBLE_DEVICES from Ray: a runner each
+        need = {"CPU": self.options["num_cpus"], "memory": float(self.options.get("memory", 0)),
+                **self.options.get("resources", {})}
+        need = {k: v for k, v in need.items() if v}
+        try:
+            from ray._private.state import available_resources_per_node  # Ray's DeveloperAPI
+
+            free = {node: dict(res) for node, res in available_resources_per_node().items()}
+        except Exception:  # noqa: BLE001 - an older or newer Ray without it: a runner per job, as Ray places it
+            return [(1, None)] * jobs
+        sizes: list[tuple[int, str | None]] = []
+        while jobs > 0:
+            fits = {node: min(int(res.get(k, 0.0) / v + 1e-9) for k, v in need.items()) if need else jobs
+                    for node, res in free.items()}
+            node = max(fits, key=lambda n: fits[n], default=None)
+            if node is None or fits[node] < 1:
+                return sizes + [(1, None)] * jobs  # nothing free now: they wait for Ray to place them
+            slots = min(jobs, fits[node], self.max_jobs_per_runner)
+            sizes.append((slots, node))
+            for k, v in need.items():
+                free[node][k] = free[node].get(k, 0.0) - v * slots
+            jobs -= slots
+        return sizes
 
     def _entry(self, job: LaunchRequest) -> _Job:
         layout = JobLayout.of(job.job_dir)
@@ -617,15 +693,13 @@ class RayExecutor:
             self._free.append((name, runner))
 
     def _placed(self, ref: Any) -> None:
-        name, runner = self._placing.pop(ref)
+        name, runner, slots = self._placing.pop(ref)
         try:
             self._ray.get(ref)
-        except Exception:  # noqa: BLE001 - it died before it was placed (its node was lost): another one
-            if len(self._placing) < len(self._queued):
-                new_name, actor = self._new_runner()
-                self._placing[actor.hello.remote()] = (new_name, actor)
-            return
-        self._runner_free(name, runner)
+        except Exception:  # noqa: BLE001 - it died before it was placed (its node was lost): the next poll
+            return  # makes another one for the jobs it would have taken
+        for _ in range(slots):
+            self._runner_free(name, runner)
 
     def _ask(self, job: _Job) -> None:
         job.ref = job.runner.poll.remote(job.request.training_job_id, job.log_offset, job.metrics_offset,
@@ -708,8 +782,7 @@ class RayExecutor:
         job_id = job.request.training_job_id
         del self._running[job_id]
         kind = answer.get("error")
-        if kind == "busy":  # a runner recovery left busy: never reused; the job is not started
-            self._kill(job.runner)
+        if kind == "busy":  # a runner recovery left busy: this slot is not used again; the job is not started
             self._events.append(Ended(job_id, TrainingJobStatus.FAILED, f"{NODE_LOST}: {answer.get('strerror')}",
                                       retryable=True))
             return
@@ -729,9 +802,7 @@ class RayExecutor:
     def _lost(self, job: _Job, exc: BaseException | None) -> None:
         job_id = job.request.training_job_id
         self._running.pop(job_id, None)
-        if len(self._placing) < len(self._queued):  # the jobs waiting for a runner get one
-            name, actor = self._new_runner()
-            self._placing[actor.hello.remote()] = (name, actor)
+        self._free = [(name, runner) for name, runner in self._free if name != job.runner_name]  # its runner died
         what = f" ({type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''})" if exc else ""
         if job.stop_asked:
             self._events.append(Ended(job_id, TrainingJobStatus.STOPPED, f"stopped; its Ray node was lost{what}"))
