@@ -131,7 +131,18 @@ def test_running_job_updates_live_refuses_a_wrong_token_and_stops_from_the_page(
     page.wait_for_function(f"document.querySelector('[data-role=counters]').textContent !== {json.dumps(first)}",
                            timeout=30_000)
     assert page.evaluate("window.__sameDocument === true"), "the page reloaded instead of updating"
+    assert page.evaluate("document.body.dataset.live") == "sse"  # by server-sent events, not by polling
+    assert page.evaluate("Number(document.body.dataset.events)") >= 2  # the first (every row), then a change
     page.screenshot(path=str(ARTIFACTS / "job-live-running.png"), full_page=True)
+    # a browser without EventSource polls instead, and updates all the same
+    polling = page.context.new_page()
+    polling.add_init_script("delete window.EventSource")
+    _ready(polling, server.url + "/jobs/live")
+    before = polling.locator("[data-role=counters]").inner_text()
+    polling.wait_for_function(
+        f"document.querySelector('[data-role=counters]').textContent !== {json.dumps(before)}", timeout=30_000)
+    assert polling.evaluate("document.body.dataset.live") == "poll"
+    polling.close()
     # a wrong action token, and a right one from another site, are refused; the job goes on
     stop = f"{server.url}/api/tuning-jobs/live/stop"
     code, body, _ = _request(stop, method="POST", headers={"X-Hyperjob-Token": "wrong"})

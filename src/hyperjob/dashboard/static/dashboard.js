@@ -51,17 +51,25 @@ function mark(first, name) { if (first) performance.mark(name); }  // stages of 
 function setLive(text) { document.getElementById("live").textContent = text; }
 function ready() { document.body.dataset.ready = String((Number(document.body.dataset.ready) || 0) + 1); }
 
+// plotly.js (4.8 MB) takes the main thread for most of a second to parse: a job page loads it only once its
+// summary, progress, best so far and table are drawn (openPlotlyGate), other pages at once
+let openPlotlyGate;
+const plotlyGate = PAGE === "job" ? new Promise(resolve => { openPlotlyGate = resolve; }) : Promise.resolve();
 function loadPlotly() {
   if (window.Plotly) return Promise.resolve(window.Plotly);
-  if (!loadPlotly.p) {
-    loadPlotly.p = new Promise((resolve, reject) => {
+  if (!loadPlotly.p) loadPlotly.p = plotlyGate.then(() => loadPlotlyNow());
+  return loadPlotly.p;
+}
+function loadPlotlyNow() {
+  if (!loadPlotlyNow.p) {
+    loadPlotlyNow.p = new Promise((resolve, reject) => {
       const s = el("script", {src: "/static/plotly.min.js"});
       s.onload = () => resolve(window.Plotly);
       s.onerror = () => reject(new Error("plotly.js did not load"));
       document.head.append(s);
     });
   }
-  return loadPlotly.p;
+  return loadPlotlyNow.p;
 }
 
 const PLOT_CONFIG = {displaylogo: false, responsive: true};
@@ -194,6 +202,9 @@ async function listPage() {
 const TERMINAL = ["Completed", "Failed", "Stopped"];
 const PARCOORDS_MAX = 500;
 
+function afterPaint() { return new Promise(resolve => requestAnimationFrame(() => setTimeout(resolve, 0))); }
+function whenIdle(ms) { return new Promise(resolve => window.requestIdleCallback ? requestIdleCallback(resolve, {timeout: ms}) : setTimeout(resolve, 50)); }
+
 function rowsOf(tj) {
   return tj.ids.map((id, i) => {
     const r = {id, i, index: tj.index[i], status: tj.status[i], objective: tj.objective[i], created: tj.created[i],
@@ -242,14 +253,13 @@ async function jobPage() {
     part("failures", "Failure reasons"), part("table", "Training jobs"), part("more", "More from describe"));
   const plots = {history: plotDiv("history"), parallel: plotDiv("parallel"), importance: plotDiv("importance"), curves: plotDiv("curves")};
   for (const k of Object.keys(plots)) body(k).append(el("div", {class: "muted", "data-role": "plot-note"}), plots[k]);
-  const plotlyReady = loadPlotly();
+  const quick = el("canvas", {class: "plot quick", "data-role": "quick-history"});
+  plots.history.before(quick);
 
-  async function refresh(first) {
-    const both = await getJSON(`${api}/page`), job = both.job, tj = both.training_jobs;
-    mark(first, "hj-data");
+  // the parts drawn with plain DOM (no plotly): what "interactive" means (benchmarks/dashboard.py)
+  function renderText(job, tj, merge) {
     view.job = job;
-    view.rows = rowsOf(tj);
-    view.tj = tj;
+    if (merge) mergeRows(tj); else { view.rows = rowsOf(tj); view.at = null; view.hpNames = tj.hp_names.slice(); view.extraKeys = Object.keys(tj.extra); }
     renderHeader();
     renderBest();
     renderLineage();
@@ -258,17 +268,45 @@ async function jobPage() {
     renderMore();
     renderFailures();
     renderTable();
-    if (first || !job.terminal) pickCurves();
+    renderQuickHistory();
+  }
+
+  function mergeRows(tj) {  // a live change: the training jobs whose row changed (by id), new ones appended
+    if (!view.at) view.at = new Map(view.rows.map((r, i) => [r.id, i]));
+    for (const n of tj.hp_names) if (!view.hpNames.includes(n)) view.hpNames.push(n);
+    for (const k of Object.keys(tj.extra)) if (!view.extraKeys.includes(k)) view.extraKeys.push(k);
+    for (const r of rowsOf(tj)) {
+      const i = view.at.get(r.id);
+      if (i === undefined) { view.at.set(r.id, view.rows.length); view.rows.push(r); } else view.rows[i] = r;
+    }
+  }
+
+  async function renderPlots(first) {
+    if (first || !view.job.terminal) pickCurves();
     const curves = fetchCurves();
-    mark(first, "hj-table");
-    await plotlyReady;
+    await loadPlotly();
     mark(first, "hj-plotly");
     renderHistory();
     mark(first, "hj-history");
     await renderCurves(curves);
     mark(first, "hj-curves");
+    if (first) await whenIdle(300);  // parallel coordinates last: WebGL, about 1 ms a line in a software renderer
     renderParallel();
     mark(first, "hj-parallel");
+  }
+
+  async function refresh(first) {
+    const both = await getJSON(`${api}/page`);
+    mark(first, "hj-data");
+    renderText(both.job, both.training_jobs, false);
+    mark(first, "hj-table");
+    if (first) {
+      await afterPaint();
+      mark(true, "hj-interactive");
+      document.body.dataset.interactive = "1";
+      whenIdle(200).then(openPlotlyGate);
+    }
+    await renderPlots(first);
     if (first) renderImportance();
   }
 
@@ -421,7 +459,33 @@ async function jobPage() {
     return {rows, bx, by};
   }
 
+  function renderQuickHistory() {  // before plotly.js is there: the values and the best so far on a canvas
+    if (window.Plotly && plots.history.dataset.points) return;
+    const {rows, bx, by} = objectiveSeries();
+    const w = quick.clientWidth || 500, h = quick.clientHeight || 340, dpr = window.devicePixelRatio || 1;
+    quick.width = w * dpr; quick.height = h * dpr;
+    const g = quick.getContext("2d");
+    g.scale(dpr, dpr);
+    g.clearRect(0, 0, w, h);
+    const pts = rows.filter(r => (r.status === "Completed" || r.status === "Stopped") && r.objective !== null);
+    const note = body("history").querySelector("[data-role=plot-note]");
+    note.textContent = by.length ? "" : "no training job has a value yet.";
+    quick.dataset.points = String(pts.length);
+    if (!pts.length) return;
+    const ys = pts.map(r => r.objective), lo = Math.min(...ys), hi = Math.max(...ys), span = hi - lo || 1;
+    const x0 = rows.length ? rows[0].index : 0, x1 = rows.length ? rows[rows.length - 1].index : 1, xs = (x1 - x0) || 1;
+    const L = 60, R = 20, T = 30, B = 45, X = i => L + (w - L - R) * (i - x0) / xs, Y = v => T + (h - T - B) * (1 - (v - lo) / span);
+    g.fillStyle = "rgba(31,119,180,0.5)";
+    for (const r of pts) g.fillRect(X(r.index) - 1.5, Y(r.objective) - 1.5, 3, 3);
+    g.strokeStyle = "#ff7f0e"; g.lineWidth = 2; g.beginPath();
+    bx.forEach((x, i) => { const px = X(x), py = Y(by[i]); if (i === 0) g.moveTo(px, py); else { g.lineTo(px, Y(by[i - 1])); g.lineTo(px, py); } });
+    g.stroke();
+    g.fillStyle = "#6b7280"; g.font = "12px system-ui";
+    g.fillText(`${fmt(hi)}`, 4, T + 4); g.fillText(`${fmt(lo)}`, 4, h - B); g.fillText(`best so far ${fmt(by[by.length - 1])} (drawing the interactive plot…)`, L, h - 12);
+  }
+
   function renderHistory() {
+    quick.remove();
     const {rows, bx, by} = objectiveSeries();
     const traces = [];
     for (const status of ["Completed", "Stopped"]) {
@@ -453,9 +517,9 @@ async function jobPage() {
       rs = sorted.slice(0, PARCOORDS_MAX / 2).concat(Array.from({length: PARCOORDS_MAX / 2}, (_, i) => rest[Math.floor(i * step)]));
     }
     const note = body("parallel").querySelector("[data-role=plot-note]");
-    if (!rs.length || !view.tj.hp_names.length) { note.textContent = "no completed training job with a value yet."; plots.parallel.dataset.points = "0"; return; }
+    if (!rs.length || !view.hpNames.length) { note.textContent = "no completed training job with a value yet."; plots.parallel.dataset.points = "0"; return; }
     note.textContent = rs.length < all.length ? `${rs.length} of ${all.length} completed training jobs: the best ${PARCOORDS_MAX / 2} and an even spread of the others.` : "";
-    const dims = view.tj.hp_names.map(n => {
+    const dims = view.hpNames.map(n => {
       const vals = rs.map(r => r.hp[n]);
       if (vals.every(v => typeof v === "number")) {
         const range = view.job.ranges[n] || {};
@@ -480,7 +544,7 @@ async function jobPage() {
       const names = Object.keys(imp.shares).sort((a, b) => imp.shares[a] - imp.shares[b]);
       if (!names.length) { note.textContent = imp.note || "nothing to show."; plots.importance.dataset.points = "0"; return; }
       note.textContent = `main effects from ${imp.n} completed training jobs; interactions explain ${(100 * imp.interactions).toFixed(1)} % more.`;
-      await plotlyReady;
+      await loadPlotly();
       plot(plots.importance, [{type: "bar", orientation: "h", y: names.map(esc), x: names.map(n => imp.shares[n]), hovertemplate: "%{y}: %{x:.1%}<extra></extra>"}],
         {xaxis: {title: {text: "share of the objective's variance"}, tickformat: ".0%"}, margin: {l: 120, r: 20, t: 20, b: 45}});
       plots.importance.dataset.points = String(names.length);
@@ -522,20 +586,19 @@ async function jobPage() {
     if (stopX.length) traces.push({type: "scatter", mode: "markers", name: "stopped here", x: stopX, y: stopY, text: stopText, hovertemplate: "%{text}<extra></extra>",
       marker: {symbol: "x", size: 11, color: "#dc2626"}});
     note.textContent = `${data.curves.length} training jobs (${view.auto ? "the best, the stopped and the running ones" : "chosen"}; click a point or a row to add one).`;
-    await plotlyReady;
+    await loadPlotly();
     plot(plots.curves, traces, {xaxis: {title: {text: "resource (epochs done)"}}, yaxis: {title: {text: esc(data.metric)}}, showlegend: traces.length <= 25});
     plots.curves.dataset.points = String(data.curves.reduce((n, c) => n + c.x.length, 0));
     plots.curves.dataset.decisions = String(stopX.length + goX.length);
   }
 
   function renderTable() {
-    const tj = view.tj;
     const columns = [
       {name: "training job", get: r => r.id},
       {name: "status", get: r => r.status, cell: r => badge(r.status)},
       {name: view.job.objective.metric, get: r => r.objective},
-      ...tj.hp_names.map(n => ({name: n, get: r => r.hp[n]})),
-      ...Object.keys(tj.extra).map(k => ({name: k, get: r => r.extra[k]})),
+      ...view.hpNames.map(n => ({name: n, get: r => r.hp[n]})),
+      ...view.extraKeys.map(k => ({name: k, get: r => r.extra[k]})),
       {name: "started", get: r => r.started, text: r => when(r.started)},
       {name: "seconds", get: r => (r.started && r.ended) ? Math.round((r.ended - r.started) * 10) / 10 : null},
       {name: "why stopped / failure", get: r => r.why || (r.status === "Failed" ? r.failure : ""), cls: "wrap",
@@ -548,26 +611,77 @@ async function jobPage() {
       extraTools: visible => { csvButton.addEventListener("click", () => download(`${name}-shown.csv`, csvOf(columns, visible()))); return [csvButton]; }});
   }
 
+  // live: server-sent events (/events: the changed training jobs only); polling /status when they fail
+  let drawing = null, again = false;
+  async function redraw() {  // after a live change; one redraw at a time, the last change wins
+    if (drawing) { again = true; return drawing; }
+    drawing = (async () => {
+      do { again = false; await renderPlots(false); ready(); } while (again);
+    })().finally(() => { drawing = null; });
+    return drawing;
+  }
+
+  function showStop(message) {
+    if (!message) return;
+    view.stopMessage = message;
+    const m = document.querySelector("[data-role=stop-message]");
+    if (m) m.textContent = message;
+  }
+
+  function ended(status) {
+    setLive(status);
+    renderImportance();
+  }
+
+  function watch() {
+    if (!window.EventSource) { poll(); return; }
+    const source = new EventSource(`${api}/events`);
+    let heard = false;
+    view.sse = source;
+    source.addEventListener("change", ev => {
+      heard = true;
+      const msg = JSON.parse(ev.data);
+      document.body.dataset.live = "sse";
+      document.body.dataset.events = String((Number(document.body.dataset.events) || 0) + 1);
+      renderText(msg.job, msg.training_jobs, true);
+      showStop(msg.stop);
+      setLive(`live: updated ${new Date().toLocaleTimeString()}`);
+      redraw();
+    });
+    source.addEventListener("end", ev => {
+      source.close();
+      view.sse = null;
+      ended(JSON.parse(ev.data).status);
+    });
+    source.onerror = () => {
+      if (heard) { setLive("live: reconnecting…"); return; }  // EventSource tries again by itself
+      source.close();  // no event ever came (a proxy that buffers, an old server): poll instead
+      view.sse = null;
+      poll();
+    };
+  }
+
   let timer = null;
-  function scheduleLive(ms) { clearTimeout(timer); timer = setTimeout(live, ms); }
-  async function live() {
+  function scheduleLive(ms) { if (view.sse) return; clearTimeout(timer); timer = setTimeout(poll, ms); }
+  async function poll() {
+    document.body.dataset.live = "poll";
     let s;
     try { s = await getJSON(`${api}/status`); } catch (e) { setLive(`live: ${e.message}`); scheduleLive(5000); return; }
-    if (s.stop) { view.stopMessage = s.stop; const m = document.querySelector("[data-role=stop-message]"); if (m) m.textContent = s.stop; }
+    showStop(s.stop);
     const key = JSON.stringify([s.status, s.counts]);
     const t0 = performance.now();
     if (key !== view.lastStatus || !TERMINAL.includes(s.status)) {
       view.lastStatus = key;
       try { await refresh(false); ready(); } catch (e) { setLive(`live: ${e.message}`); }
     }
-    if (TERMINAL.includes(s.status)) { setLive(`${s.status}`); renderImportance(); return; }
-    setLive(`live: updated ${new Date().toLocaleTimeString()}`);
+    if (TERMINAL.includes(s.status)) { ended(s.status); return; }
+    setLive(`live: updated ${new Date().toLocaleTimeString()} (polling)`);
     scheduleLive(Math.max(1500, 4 * (performance.now() - t0)));
   }
 
   try { await refresh(true); } catch (e) { showError(main, e); return; }
   ready();
-  if (!view.job.terminal) { view.lastStatus = null; scheduleLive(1500); }
+  if (!view.job.terminal) { view.lastStatus = null; watch(); }
 }
 
 // --------------------------------------------------------------------------------------------- compare page
