@@ -12,7 +12,7 @@ import os
 import signal
 import socket
 import time
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 _BOOT_ID_PATH = "/proc/sys/kernel/random/boot_id"
 
@@ -83,6 +83,71 @@ def end_group(ident: Mapping[str, Any], grace_s: float, *, poll_s: float = 0.02)
             killed = True
         time.sleep(poll_s)
     signal_group(pgid, signal.SIGKILL)  # members the leader left behind
+
+
+class GroupStop:
+    """How one running process group ends: its timeout, a stop (SIGTERM, then SIGKILL after the grace period) or a
+    stop now (SIGKILL). The one owner of that rule for the local executor's supervisor and the Ray runner.
+
+    Its owner calls :meth:`tick` when :meth:`next_timer` is due (and after any wake-up) and reads ``stopped``,
+    ``timed_out`` and ``killed`` when the group's leader has exited. Not thread-safe: its owner holds its lock.
+
+    Args:
+        pgid: the group (the pid of its leader, started in a session of its own).
+        grace_s: seconds between SIGTERM and SIGKILL (0: SIGKILL at once).
+        timeout_s: the group is ended this long after now, as timed out (None: no timeout).
+        clock: the clock of ``deadline`` and ``kill_at`` (``time.time`` where they are recorded in files).
+    """
+
+    __slots__ = ("pgid", "grace_s", "deadline", "kill_at", "stopped", "timed_out", "killed", "_clock")
+
+    def __init__(self, pgid: int, grace_s: float, timeout_s: float | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.pgid = pgid
+        self.grace_s = max(0.0, float(grace_s or 0.0))
+        self._clock = clock
+        self.deadline: float | None = clock() + float(timeout_s) if timeout_s is not None else None
+        self.kill_at: float | None = None
+        self.stopped = self.timed_out = self.killed = False
+
+    def stop(self, now: bool = False) -> None:
+        """A stop: SIGTERM now and SIGKILL after the grace period; ``now``: SIGKILL at once, also to a group
+        already stopping or timing out."""
+        if now and not self.killed:
+            self.stopped = self.stopped or not self.timed_out
+            self.killed = True
+            self.kill_at = None
+            signal_group(self.pgid, signal.SIGKILL)
+            return
+        if self.stopped or self.timed_out:
+            return
+        self.stopped = True
+        self._terminate()
+
+    def tick(self) -> None:
+        """Act on the timers that are due: the timeout (ends the group as timed out), the SIGKILL after a stop."""
+        now = self._clock()
+        if self.deadline is not None and now >= self.deadline and not (self.stopped or self.timed_out):
+            self.timed_out = True
+            self.deadline = None
+            self._terminate()
+        if self.kill_at is not None and now >= self.kill_at:
+            self.kill_at = None
+            self.killed = True
+            signal_group(self.pgid, signal.SIGKILL)
+
+    def next_timer(self) -> float | None:
+        """When :meth:`tick` has something to do next (on ``clock``), or None."""
+        times = [t for t in (self.deadline, self.kill_at) if t is not None]
+        return min(times) if times else None
+
+    def _terminate(self) -> None:
+        if self.grace_s <= 0:
+            self.killed = True
+            signal_group(self.pgid, signal.SIGKILL)
+        else:
+            signal_group(self.pgid, signal.SIGTERM)
+            self.kill_at = self._clock() + self.grace_s
 
 
 def owner_token(token: str) -> str:

@@ -40,7 +40,7 @@ import subprocess
 import time
 from typing import Any
 
-from hyperjob._process import identity, signal_group
+from hyperjob._process import GroupStop, identity, signal_group
 from hyperjob.executors.env import make_contents
 
 
@@ -80,23 +80,19 @@ def read_json(path: str) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-class _Job:
-    __slots__ = ("id", "proc", "state_dir", "attempt", "segment", "deadline", "grace_s", "kill_at", "stopped",
-                 "timed_out", "killed")
+class _Job(GroupStop):
+    """A training job the supervisor runs: its process, its records, and how it ends (wall-clock timers: the
+    deadline is recorded for a later tuner)."""
+
+    __slots__ = ("id", "proc", "state_dir", "attempt", "segment")
 
     def __init__(self, cmd: dict[str, Any], proc: subprocess.Popen[bytes]) -> None:
+        super().__init__(proc.pid, float(cmd.get("grace_s") or 0.0), cmd.get("timeout_s"), clock=time.time)
         self.id: str = cmd["id"]
         self.proc = proc
         self.state_dir: str = cmd["state_dir"]
         self.attempt: int = int(cmd.get("attempt") or 0)
         self.segment: int = int(cmd.get("segment") or 0)
-        timeout = cmd.get("timeout_s")
-        self.deadline: float | None = time.time() + float(timeout) if timeout is not None else None
-        self.grace_s = max(0.0, float(cmd.get("grace_s") or 0.0))
-        self.kill_at: float | None = None
-        self.stopped = False
-        self.timed_out = False
-        self.killed = False
 
 
 class Supervisor:
@@ -147,25 +143,17 @@ class Supervisor:
         """SIGTERM to the supervisor itself: end every job (with its grace period), then exit."""
         self.tuner_gone = True
         for job in self.jobs.values():
-            self._stop(job)
+            job.stop()
 
     def _next_timer(self) -> float | None:
-        times = [t for job in self.jobs.values() for t in (job.deadline, job.kill_at) if t is not None]
+        times = [t for t in (job.next_timer() for job in self.jobs.values()) if t is not None]
         if not times:
             return None
         return max(0.0, min(times) - time.time())
 
     def _timers(self) -> None:
-        now = time.time()
         for job in list(self.jobs.values()):
-            if job.deadline is not None and now >= job.deadline and not (job.stopped or job.timed_out):
-                job.timed_out = True
-                job.deadline = None
-                self._terminate(job)
-            if job.kill_at is not None and now >= job.kill_at:
-                job.kill_at = None
-                job.killed = True
-                signal_group(job.proc.pid, signal.SIGKILL)
+            job.tick()
 
     # ------------------------------------------------------------------------------------------ commands
     def _read_commands(self) -> None:
@@ -191,7 +179,7 @@ class Supervisor:
         if job is None:
             return
         if op == "stop":
-            self._stop(job, now=bool(cmd.get("now")))
+            job.stop(now=bool(cmd.get("now")))
 
     def _launch(self, cmd: dict[str, Any]) -> None:
         if os.getppid() != self.tuner_pid:  # the tuner died after it sent this: start nothing for nobody
@@ -234,26 +222,6 @@ class Supervisor:
         except OSError:
             pass  # the directory went away: the job still runs and its exit is still told
         self._emit({"ev": "started", "id": job_id, "pid": proc.pid})
-
-    def _stop(self, job: _Job, now: bool = False) -> None:
-        if now and not job.killed:  # at once, also when it is already stopping or timing out
-            job.stopped = job.stopped or not job.timed_out
-            job.killed = True
-            job.kill_at = None
-            signal_group(job.proc.pid, signal.SIGKILL)
-            return
-        if job.stopped or job.timed_out:
-            return
-        job.stopped = True
-        self._terminate(job)
-
-    def _terminate(self, job: _Job) -> None:
-        if job.grace_s <= 0:
-            job.killed = True
-            signal_group(job.proc.pid, signal.SIGKILL)
-        else:
-            signal_group(job.proc.pid, signal.SIGTERM)
-            job.kill_at = time.time() + job.grace_s
 
     # ------------------------------------------------------------------------------------------ ends
     def _reap(self) -> None:

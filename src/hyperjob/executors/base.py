@@ -47,6 +47,31 @@ class LaunchRequest:
     segment: int = 0
 
 
+def check_launch(job: LaunchRequest, running: Any, function_hint: str) -> None:
+    """The checks every process executor makes at ``launch``: a command to run, and an id not running already.
+
+    Args:
+        running: the ids this executor runs or holds (anything with ``in``).
+        function_hint: what to say when the program is a Python function (which executor runs it).
+
+    Raises:
+        ExecutorError: no command (with ``function_hint`` for a function), or the id already runs here.
+    """
+    from hyperjob.errors import ExecutorError
+
+    job_id = job.training_job_id
+    if not job.program.command:
+        raise ExecutorError(
+            f"training job {job_id}: the program has no command"
+            + (f" ({function_hint})" if job.program.function else "")
+            + ". Give the command as a list of arguments, e.g. ['python', 'train.py']."
+        )
+    if job_id in running:
+        raise ExecutorError(
+            f"training job {job_id} is already running in this executor. Give each training job its own id."
+        )
+
+
 @dataclass(frozen=True)
 class Started:
     """The training job's process is running (``pid`` is its process-group leader, when there is one)."""

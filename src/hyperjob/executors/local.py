@@ -51,7 +51,9 @@ from typing import Any, Sequence
 from hyperjob._process import end_group, is_same_alive, signal_group
 from hyperjob.errors import ExecutorError, SpecError
 from hyperjob.executors._supervisor import exit_file, process_file, read_json
-from hyperjob.executors.base import Ended, ExecutorEvent, LaunchRequest, MetricsReported, Recovery, Started
+from hyperjob.executors.base import (
+    Ended, ExecutorEvent, LaunchRequest, MetricsReported, Recovery, Started, check_launch,
+)
 from hyperjob.executors.env import JobLayout, build_arguments, build_environment
 from hyperjob.executors.metrics import LineBuffer, MetricParser, ReportFileReader
 from hyperjob.records import MetricValue, TrainingJobStatus
@@ -139,16 +141,7 @@ class LocalExecutor:
                 name that cannot be an environment variable.
         """
         job_id = job.training_job_id
-        if not job.program.command:
-            raise ExecutorError(
-                f"training job {job_id}: the program has no command"
-                + (" (it is a Python function: use CallableExecutor)" if job.program.function else "")
-                + ". Give the command as a list of arguments, e.g. ['python', 'train.py']."
-            )
-        if job_id in self._running or job_id in self._queued:
-            raise ExecutorError(
-                f"training job {job_id} is already running in this executor. Give each training job its own id."
-            )
+        check_launch(job, self._running.keys() | self._queued.keys(), "it is a Python function: use CallableExecutor")
         entry = self._entry(job)
         if self.max_parallel_jobs is not None and len(self._running) >= self.max_parallel_jobs:
             self._queued[job_id] = entry

@@ -12,8 +12,7 @@ import collections
 from dataclasses import replace
 from typing import Sequence
 
-from hyperjob.errors import ExecutorError
-from hyperjob.executors.base import Ended, ExecutorEvent, LaunchRequest, Recovery
+from hyperjob.executors.base import Ended, ExecutorEvent, LaunchRequest, Recovery, check_launch
 from hyperjob.executors.gpus import GpuAllocator, check_gpu_request, detect_gpus, devices_of_process
 from hyperjob.executors.local import LocalExecutor
 from hyperjob.records import TrainingJobStatus
@@ -43,9 +42,8 @@ class GpuLocalExecutor(LocalExecutor):
 
     def launch(self, job: LaunchRequest) -> None:
         """Start ``job`` with its GPUs, or keep it waiting until they are free (jobs start in launch order)."""
-        if job.training_job_id in self._waiting or job.training_job_id in self._running:
-            raise ExecutorError(f"training job {job.training_job_id} is already running in this executor. Give "
-                                "each training job its own id.")
+        check_launch(job, self._waiting.keys() | self._running.keys() | self._queued.keys(),
+                     "it is a Python function: use CallableExecutor")
         if self._waiting or not self._start_with_gpus(job):
             self._waiting[job.training_job_id] = job
 

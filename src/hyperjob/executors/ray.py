@@ -47,8 +47,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
+from hyperjob._process import GroupStop, signal_group
 from hyperjob.errors import ExecutorError
-from hyperjob.executors.base import Ended, ExecutorEvent, LaunchRequest, MetricsReported, Recovery, Started
+from hyperjob.executors.base import (
+    Ended, ExecutorEvent, LaunchRequest, MetricsReported, Recovery, Started, check_launch,
+)
 from hyperjob.executors.env import JobLayout, build_arguments, build_environment, make_contents
 from hyperjob.executors.local import PYTHON_NAMES, _describe_exit, _read_failure_file
 from hyperjob.executors.metrics import LineBuffer, MetricParser, ReportFileReader
@@ -100,12 +103,8 @@ class _NodeJob:
         self.attempt = int(spec.get("attempt") or 0)
         self.cond = cond
         self.proc: subprocess.Popen[bytes] | None = None
+        self.end: GroupStop | None = None  # its timeout and stop, once it runs
         self.exit: dict[str, Any] | None = None
-        self.stopped = self.timed_out = self.killed = False
-        self.kill_at: float | None = None
-        timeout = spec.get("timeout_s")
-        self.deadline = time.monotonic() + float(timeout) if timeout is not None else None
-        self.grace_s = max(0.0, float(spec.get("grace_s") or 0.0))
         self.started = threading.Event()
         self.start_error: dict[str, Any] | None = None
 
@@ -141,61 +140,30 @@ class _NodeJob:
             return
         finally:
             os.close(log_fd)
-        self.started.set()
         proc = self.proc
+        end = GroupStop(proc.pid, float(spec.get("grace_s") or 0.0), spec.get("timeout_s"))
+        with self.cond:
+            self.end = end
+        self.started.set()
         while True:
-            waits = [t - time.monotonic() for t in (self.deadline, self.kill_at) if t is not None]
+            due = end.next_timer()
             try:
-                rc = proc.wait(timeout=max(0.0, min(waits)) if waits else 1.0)
+                rc = proc.wait(timeout=max(0.0, due - time.monotonic()) if due is not None else 1.0)
                 break
             except subprocess.TimeoutExpired:
                 pass
-            now = time.monotonic()
             with self.cond:
-                if self.deadline is not None and now >= self.deadline and not (self.stopped or self.timed_out):
-                    self.timed_out = True
-                    self.deadline = None
-                    self._terminate()
-                if self.kill_at is not None and now >= self.kill_at:
-                    self.kill_at = None
-                    self.killed = True
-                    _killpg(proc.pid, signal.SIGKILL)
-        _killpg(proc.pid, signal.SIGKILL)  # what the group left behind
+                end.tick()
+        signal_group(proc.pid, signal.SIGKILL)  # what the group left behind
         with self.cond:
-            self.exit = {"rc": rc, "stopped": self.stopped, "timed_out": self.timed_out, "killed": self.killed,
+            self.exit = {"rc": rc, "stopped": end.stopped, "timed_out": end.timed_out, "killed": end.killed,
                          "ended_at": time.time()}
             self.cond.notify_all()
 
     def stop(self, now: bool) -> None:
         with self.cond:
-            if self.proc is None or self.exit is not None:
-                return
-            if now and not self.killed:
-                self.stopped = self.stopped or not self.timed_out
-                self.killed = True
-                self.kill_at = None
-                _killpg(self.proc.pid, signal.SIGKILL)
-                return
-            if self.stopped or self.timed_out:
-                return
-            self.stopped = True
-            self._terminate()
-
-    def _terminate(self) -> None:
-        assert self.proc is not None
-        if self.grace_s <= 0:
-            self.killed = True
-            _killpg(self.proc.pid, signal.SIGKILL)
-        else:
-            _killpg(self.proc.pid, signal.SIGTERM)
-            self.kill_at = time.monotonic() + self.grace_s
-
-
-def _killpg(pgid: int, sig: int) -> None:
-    try:
-        os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
+            if self.end is not None and self.exit is None:
+                self.end.stop(now)
 
 
 def _size(path: str) -> int:
@@ -400,16 +368,7 @@ class RayExecutor:
                 job's resources; Ray is missing or the cluster cannot be reached.
         """
         job_id = job.training_job_id
-        if not job.program.command:
-            raise ExecutorError(
-                f"training job {job_id}: the program has no command"
-                + (" (it is a Python function: the Ray executor runs commands)" if job.program.function else "")
-                + ". Give the command as a list of arguments, e.g. ['python', 'train.py']."
-            )
-        if job_id in self._running:
-            raise ExecutorError(
-                f"training job {job_id} is already running in this executor. Give each training job its own id."
-            )
+        check_launch(job, self._running, "it is a Python function: the Ray executor runs commands")
         self._connect(job)
         self._check_fit()
         entry = self._entry(job)
