@@ -93,6 +93,8 @@ def tune(
     warm_start: Mapping[str, Any] | None = None,
     objectives: Sequence[Mapping[str, Any]] | None = None,
     constraints: Sequence[Mapping[str, Any]] | None = None,
+    executor: str | Mapping[str, Any] | None = None,
+    resources: Mapping[str, Any] | None = None,
 ) -> TuningResult:
     """Tune ``train`` over ``space`` and return the best configuration.
 
@@ -149,6 +151,11 @@ def tune(
             the result's ``front`` is the Pareto front (``docs/objectives.md``).
         constraints: outcome constraints, ``[{"metric": "memory_mb", "max": 2000}]``: a training job that
             violates one (or does not report its metric) is infeasible, never the best nor on the front.
+        executor: where the training jobs run, as job.yaml's ``executor``: ``"local"`` (default) or ``"ray"`` (a
+            private local Ray cluster), or ``{"type": "ray", "address": "host:port"}`` (docs/cluster.md). Ray runs
+            commands only: ``train`` must be a command there.
+        resources: what each training job needs, as job.yaml's ``resources``: ``{"cpus": 1, "gpus": 0.25,
+            "memory_mb": 2000, "custom": {...}}`` (placement on Ray; GPU sharing on this machine).
 
     Returns:
         A :class:`TuningResult`.
@@ -172,6 +179,7 @@ def tune(
         store=store_url, output_dir=output_dir, timeout_s=timeout_s, max_runtime_s=max_runtime_s,
         target_value=target_value, max_jobs_not_improving=max_jobs_not_improving, max_failed_jobs=max_failed_jobs,
         resource_budget=resource_budget, warm_start=warm_start, objectives=objectives, constraints=constraints,
+        executor=executor, resources=resources,
     )
     plan = TuningPlan.from_spec(spec, function=train if spec.program_is_function else None)
     db = open_store(store_url)

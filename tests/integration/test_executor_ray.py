@@ -295,3 +295,28 @@ def test_jobs_launched_together_share_one_runner(ray_cluster: Any, tmp_path: Pat
     finally:
         executor.shutdown()
     assert [e.status for e in events if isinstance(e, Ended)] == [TrainingJobStatus.COMPLETED] * 4
+
+
+def test_hyperjob_tune_runs_on_ray_with_executor_and_resources(ray_cluster: Any, tmp_path: Path) -> None:
+    """``hyperjob.tune(command, ..., executor="ray", resources=...)``: the spec the store keeps names the executor,
+    and the training jobs run in Ray runner processes."""
+    import hyperjob
+    from hyperjob.store import open_store
+
+    script = tmp_path / "where.py"
+    script.write_text("import os, sys\nx = float(sys.argv[sys.argv.index('--x') + 1])\n"
+                      "print('parent=' + open(f'/proc/{os.getppid()}/cmdline').read().split(chr(0))[0])\n"
+                      "print(f'loss={x}')\n")
+    result = hyperjob.tune(["python", str(script)], {"x": {"type": "continuous", "min_value": 0, "max_value": 1}},
+                           objective="loss", metric_definitions={"loss": r"loss=([0-9.]+)"}, strategy="random",
+                           max_jobs=2, max_parallel_jobs=2, seed=0, name="api-ray", output_dir=str(tmp_path),
+                           executor="ray", resources={"cpus": 0.5, "custom": {"worker": 0.1}})
+    assert result.status == "Completed" and len(result.jobs) == 2
+    store = open_store(str(tmp_path / "hyperjob.db"))
+    try:
+        spec = store.get_tuning_job("api-ray").spec
+    finally:
+        store.close()
+    assert spec["executor"]["type"] == "ray" and spec["resources"]["custom"] == {"worker": 0.1}
+    for job in result.jobs:
+        assert (tmp_path / "api-ray" / job["name"] / "train.log").read_text().startswith("parent=ray::Runner")

@@ -48,8 +48,13 @@ def _job_yaml(**fields) -> dict:
     ({"hyperparameter_ranges": {"x": {"min_value": 0.0, "max_value": 1.0, "scaling": "log"}}},
      {"space": {"x": {"min_value": 0.0, "max_value": 1.0, "scaling": "log"}, "epochs": 9}}),
     ({"program": {"command": "python train.py"}}, {"train": "python train.py"}),
+    ({"executor": {"type": "slurm"}}, {"train": ["python", "train.py"], "executor": "slurm"}),
+    ({"executor": {"type": "local", "address": "10.0.0.1:6379"}},
+     {"train": ["python", "train.py"], "executor": {"type": "local", "address": "10.0.0.1:6379"}}),
+    ({"executor": {"type": "ray"}, "resources": {"gpus": -1}},
+     {"train": ["python", "train.py"], "executor": "ray", "resources": {"gpus": -1}}),
 ], ids=["early-stopping", "hyperband-auto", "unknown-setting", "hyperband-setting", "unknown-strategy",
-        "max-jobs", "seed", "range", "command-string"])
+        "max-jobs", "seed", "range", "command-string", "executor-type", "executor-address", "resources"])
 def test_both_roads_are_refused_by_the_spec_with_the_same_message_and_path(tmp_path, yaml_fields, tune_args):
     with pytest.raises(SpecError) as from_yaml:
         load_native(_job_yaml(**yaml_fields), source="job.yaml")
@@ -60,6 +65,12 @@ def test_both_roads_are_refused_by_the_spec_with_the_same_message_and_path(tmp_p
     assert from_yaml.value.source == "job.yaml" and from_python.value.source is None
     assert (from_python.value.path, from_python.value.message) == (from_yaml.value.path, from_yaml.value.message)
     assert not (tmp_path / "s.db").exists()  # refused before anything is recorded
+
+
+def test_the_ray_executor_refuses_a_function_at_the_spec(tmp_path):
+    with pytest.raises(SpecError, match=r"the Ray executor runs a training program given as a command") as err:
+        hyperjob.tune(train, SPACE, max_jobs=2, executor="ray", store=str(tmp_path / "s.db"))
+    assert err.value.path == "executor.type" and not (tmp_path / "s.db").exists()
 
 
 def test_the_stored_spec_of_a_tune_job_is_a_real_spec(tmp_path):

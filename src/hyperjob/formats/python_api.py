@@ -150,6 +150,8 @@ def tune_spec(
     warm_start: Mapping[str, Any] | None = None,
     objectives: Sequence[Mapping[str, Any]] | None = None,
     constraints: Sequence[Mapping[str, Any]] | None = None,
+    executor: str | Mapping[str, Any] | None = None,
+    resources: Mapping[str, Any] | None = None,
 ) -> TuningJobSpec:
     """The spec of a ``hyperjob.tune(...)`` call (its arguments are documented there).
 
@@ -195,6 +197,10 @@ def tune_spec(
         del data["objective"]
     if constraints is not None:
         data["constraints"] = constraints
+    if executor is not None:  # job.yaml's executor: the spec checks it (ExecutorSpec)
+        data["executor"] = {"type": executor} if isinstance(executor, str) else dict(executor)
+    if resources is not None:
+        data["resources"] = dict(resources)
     return TuningJobSpec.model_validate(data)
 
 

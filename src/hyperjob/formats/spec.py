@@ -784,6 +784,13 @@ class TuningJobSpec(StrictModel):
         self._check_metrics()
         check_experiment_fields(self)
         self._check_outcomes()
+        if self.executor.type == "ray" and self.program.function is not None:
+            raise SpecError(
+                f"the Ray executor runs a training program given as a command; program.function "
+                f"{self.program.function!r} is a Python function, which runs in this process (executor local). "
+                "Give the program as a command (e.g. ['python', 'train.py']) or leave executor out.",
+                path="executor.type",
+            )
         if self.warm_start is not None and self.name in self.warm_start.parents:
             i = self.warm_start.parents.index(self.name)
             raise SpecError(
