@@ -182,6 +182,12 @@ class LedgerViews:
         """``(configuration, value)`` of the best final result observed, or ``None``."""
         return self._ledger.best
 
+    def add_suggested(self, config: Configuration) -> None:
+        """Record ``config`` as suggested on this strategy's behalf (by a strategy that combines several, such as
+        hyperband's models): pending until its result, and the ``Pending`` event of its launch claims it, as it
+        claims a suggestion of this strategy's own (a ``Pending`` event instead would count it twice)."""
+        self._ledger.add_suggested(self._ledger.canonical(config))
+
 
 def _finite(value: Any) -> float | None:
     try:

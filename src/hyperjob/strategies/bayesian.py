@@ -244,6 +244,33 @@ class BayesianStrategy(LedgerViews, BaseStrategy):
             elif not isinstance(event, Intermediate):
                 self._failed.append(config)
 
+    def retract_stopped(self, config: Configuration, value: float) -> bool:
+        """Take back the last value of a training job stopped early, because the job goes on after all (hyperband
+        pauses a job at a rung and may resume it later: a promotion). The model no longer counts ``value`` as the
+        configuration's result; observe a ``Pending`` for it next (it runs again), and the value it reaches later
+        as usual.
+
+        Returns whether such a stopped value was known (nothing changes when it was not).
+        """
+        config = self._ledger.canonical(config)
+        key, loss = self._ledger.key(config), self.objective.loss(float(value))
+        stopped = self._ledger.stopped
+        for i in range(len(stopped) - 1, -1, -1):
+            if self._ledger.key(stopped[i][0]) == key and stopped[i][1] == float(value):
+                break
+        else:
+            return False
+        row = self._encoder.encode([config])[0] if self.space.contains(config) else None
+        if row is not None:
+            for j in range(len(self._rows) - 1, -1, -1):
+                if self._losses[j] == loss and np.array_equal(self._rows[j], row):
+                    del self._rows[j], self._losses[j]
+                    break
+        del stopped[i]
+        self._base = None  # the cached posterior was conditioned on the retracted value
+        self._fitted_for = None
+        return True
+
     def extend_initial_design(self, n: int) -> None:
         """Draw ``n`` more random configurations before the model is used (warm start's transfer seeds come on
         top of the initial design: a model fitted on a few close configurations explores too little)."""

@@ -167,6 +167,8 @@ class HyperbandStrategy(LedgerViews, BaseStrategy):
         #: resource levels with a model: bracket 0's rungs and max_resource
         self.levels: tuple[int, ...] = (*self.ladder.levels(0), self.ladder.max_resource)
         self._models: dict[int, Any] = {}
+        #: level -> the number of training jobs whose value at that level is known (they reached it)
+        self._reached: dict[int, int] = {level: 0 for level in self.levels}
         if self.model == "bayesian":
             from hyperjob.strategies.registry import strategy_entry
 
@@ -217,16 +219,16 @@ class HyperbandStrategy(LedgerViews, BaseStrategy):
                     break
                 config = got[0]
                 for m in self._models.values():
-                    m.observe(Pending(config))
+                    m.add_suggested(config)
             else:
                 got = self._models[level].suggest(1)
                 if not got:
                     break
                 config = got[0]
-                self._random.observe(Pending(config))
+                self._random.add_suggested(config)
                 for other, m in self._models.items():
                     if other != level:
-                        m.observe(Pending(config))
+                        m.add_suggested(config)
             self._ledger.add_suggested(config)
             out.append(config)
         return out
@@ -241,11 +243,12 @@ class HyperbandStrategy(LedgerViews, BaseStrategy):
         if isinstance(event, Pending):
             job = self._jobs.get(event.training_job) if event.training_job is not None else None
             if job is not None and job["closed"] is not None:  # a paused job promoted: resumed at its step
-                reached = job["closed"]
+                reached, value = job["closed"], job["last"]
                 job["closed"] = None
                 job["given"] = {level for level in job["given"] if level <= reached}
                 for level, m in self._models.items():
-                    if level > reached:
+                    if level > reached:  # its lost-rung value there is taken back: it goes on after all
+                        m.retract_stopped(config, value)
                         m.observe(Pending(config, training_job=event.training_job))
                 return
             for m in self._models.values():
@@ -260,12 +263,17 @@ class HyperbandStrategy(LedgerViews, BaseStrategy):
             for level in self.levels:
                 if level <= event.step and level not in job["given"]:
                     job["given"].add(level)
+                    self._reached[level] += 1
                     self._models[level].observe(Final(config, value, training_job=event.training_job, step=event.step))
             if event.stopped:  # ended below the other levels: its last value there (a lost rung)
                 job["closed"] = event.step
                 self._close(job, config, lambda: Intermediate(config, event.step, value, event.training_job, True))
             return
         if isinstance(event, Final):
+            if job["last"] is None:  # a final value without intermediate ones: it ran to the end
+                for level in self.levels:
+                    if level not in job["given"]:
+                        self._reached[level] += 1
             self._close(job, config, lambda: Final(config, event.value, training_job=event.training_job))
             return
         if isinstance(event, Failed):
@@ -289,11 +297,12 @@ class HyperbandStrategy(LedgerViews, BaseStrategy):
                 self._models[level].observe(event)
 
     def _model_level(self) -> int | None:
-        """The highest level whose model has at least ``n_initial`` values of training jobs that reached it."""
+        """The highest level with at least ``n_initial`` values of training jobs that reached it (the lost-rung
+        values of jobs that ended below it do not count)."""
         if not self._models:
             return None
         for level in reversed(self.levels):
-            if len(self._models[level]._ledger.finals) >= self.n_initial:
+            if self._reached[level] >= self.n_initial:
                 return level
         return None
 

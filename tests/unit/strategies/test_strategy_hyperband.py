@@ -64,6 +64,40 @@ def test_the_model_steers_towards_the_best_region_at_its_level():
     assert min(xs) > 0.5, xs
 
 
+def test_lost_rung_values_do_not_count_as_reaching_a_level():
+    s = HyperbandStrategy(SPACE, MAX, seed=0, n_initial=3)
+    for i, c in enumerate(s.suggest(4)):  # four jobs stopped at rung 1: their values stand in at levels 3 and 9
+        run_job(s, f"j{i}", c, 1, stopped=True)
+    assert len(s._models[9]._ledger.stopped) == 4  # the model of level 9 learns where not to go ...
+    assert s._model_level() == 1  # ... but only level 1 has values of jobs that reached it
+
+
+def test_a_promoted_job_is_observed_once_at_each_level():
+    """A job paused at rung 3 stands in at level 9 with its rung-3 value; promoted, that value is taken back, and
+    level 9's model sees the value the job reaches there, once."""
+    s = HyperbandStrategy(SPACE, MAX, seed=0, n_initial=3, promotions=True)
+    config = s.suggest(1)[0]
+    s.observe(Pending(config, training_job="j0"))
+    run_job(s, "j0", config, 3, stopped=True)  # paused at rung 3
+    level9 = s._models[9]
+    assert [v for _, v in level9._ledger.stopped] == [curve(config, 3)] and len(level9._losses) == 1
+    s.observe(Pending(config, training_job="j0"))  # promoted: resumed from epoch 3
+    assert level9._ledger.stopped == [] and level9._losses == [] and len(level9.pending) == 1
+    for step in range(4, 10):
+        s.observe(Intermediate(config, step, curve(config, step), training_job="j0"))
+    s.observe(Final(config, curve(config, 9), training_job="j0"))
+    assert [v for _, v in level9._ledger.finals] == [curve(config, 9)] and level9._ledger.stopped == []
+    assert len(level9._losses) == 1 and not level9.pending
+    assert [len(s._models[level]._losses) for level in s.levels] == [1, 1, 1]
+
+
+def test_retract_stopped_is_a_no_op_for_an_unknown_value():
+    s = HyperbandStrategy(SPACE, MAX, seed=0, n_initial=3)
+    model = s._models[9]
+    assert model.retract_stopped({"x": 0.5, "y": 0.5}, 0.3) is False
+    assert model._losses == [] and model._ledger.stopped == []
+
+
 def test_random_model_never_fits_and_is_deterministic():
     a = HyperbandStrategy(SPACE, MAX, seed=3, model="random")
     b = HyperbandStrategy(SPACE, MAX, seed=3, model="random")
