@@ -6,8 +6,12 @@ intermediate values and studies go to an Optuna journal file. Both dashboards ru
 (``hyperjob dashboard``, ``optuna-dashboard``); each page is opened ``--repeats`` times in a fresh browser context
 (no cache) and timed from the navigation's start until it shows its data:
 
-- hyperjob: the page's ``data-ready`` mark (the table, the history, parallel coordinates and the learning curves
-  drawn), and separately until the importance plot is drawn;
+- hyperjob's tuning job page, in one navigation: **interactive** (``data-interactive``: the summary, progress,
+  best training job, best so far (a plain canvas) and the training jobs table drawn, a frame painted), then
+  **responds** (a click on the table's objective header sorts it: the time until the sorted mark shows, with
+  the click sent at once), then **ready** (``data-ready``: plotly.js loaded, the history, learning curves and
+  parallel coordinates drawn: the last plot); and separately until the importance plot is drawn;
+- hyperjob's list page: its ``data-ready`` mark and every tuning job's link;
 - optuna-dashboard: the study page's history plot has its points; the list page shows the last study's name.
 
 Run:  .venv/bin/python benchmarks/dashboard.py --out benchmarks/results/dashboard.json
@@ -129,17 +133,29 @@ def _serve(command: list[str], url: str) -> subprocess.Popen:
     raise SystemExit(f"{command[0]} did not answer at {url} in 120 s")
 
 
-def _timed(browser, url: str, condition: str, timeout_s: float = 120) -> tuple[float, dict]:
+RESPONDS = "document.querySelector('[data-section=table] th.sorted-asc')"
+
+
+def _timed(browser, url: str, condition: str, timeout_s: float = 120, *, then: bool = False) -> tuple[float, dict]:
     """Seconds from the navigation's start until ``condition`` (a JS expression) holds, in a fresh context, and
-    the page's performance marks (hyperjob's stages: data, table, plotly, history, curves, parallel, importance)."""
+    the page's performance marks (hyperjob's stages: data, table, interactive, plotly, history, curves, parallel,
+    importance). ``then``: after that, the table's third header is clicked (``responds`` is when it shows sorted)
+    and the page waits for ``data-ready`` (``ready``)."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     try:
         page.goto(url, wait_until="commit")
         page.wait_for_function(condition, timeout=timeout_s * 1000, polling=20)
         seconds = page.evaluate("performance.now()") / 1000.0
+        extra = {}
+        if then:
+            page.click("[data-section=table] th:nth-child(3)", timeout=timeout_s * 1000)
+            page.wait_for_function(RESPONDS, timeout=timeout_s * 1000, polling=20)
+            extra["responds"] = page.evaluate("performance.now()") / 1000.0
+            page.wait_for_function("Number(document.body.dataset.ready||0)>=1", timeout=timeout_s * 1000, polling=20)
+            extra["ready"] = page.evaluate("performance.now()") / 1000.0
         marks = page.evaluate("Object.fromEntries(performance.getEntriesByType('mark').map(m => [m.name, m.startTime / 1000]))")
-        return seconds, marks
+        return seconds, {**marks, **extra}
     finally:
         context.close()
 
@@ -175,7 +191,8 @@ def main() -> None:
     servers.append(_serve([sys.executable, "-m", "hyperjob", "dashboard", "--store", str(work / "hj.db"),
                            "--port", str(hj_port)], f"http://127.0.0.1:{hj_port}/"))
     pages = {
-        "hyperjob job page (ready)": (f"http://127.0.0.1:{hj_port}/jobs/big", "Number(document.body.dataset.ready||0)>=1"),
+        "hyperjob job page (interactive; then responds, ready)": (
+            f"http://127.0.0.1:{hj_port}/jobs/big", "document.body.dataset.interactive==='1'"),
         "hyperjob job page (importance drawn)": (
             f"http://127.0.0.1:{hj_port}/jobs/big",
             "Number((document.querySelector('[data-plot=importance]')||{dataset:{}}).dataset.points||0)>=1"),
@@ -201,7 +218,8 @@ def main() -> None:
                 if args.only and args.only not in label:
                     continue
                 try:
-                    runs = [_timed(browser, url, cond, args.timeout) for _ in range(args.repeats)]
+                    runs = [_timed(browser, url, cond, args.timeout, then="interactive" in label)
+                            for _ in range(args.repeats)]
                 except Exception as exc:  # noqa: BLE001 - one page failing does not lose the others' numbers
                     timings[label] = {"error": str(exc).splitlines()[0]}
                     print(f"{label}: FAILED {timings[label]['error']}", flush=True)

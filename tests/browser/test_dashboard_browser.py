@@ -219,3 +219,19 @@ def test_periods_page_shows_each_configurations_values_and_the_winner_test(page,
     assert "2024-03-01..2024-03-31" in page.locator("[data-section=table]").inner_text()  # each job's period
     page.wait_for_function("Number((document.querySelector('[data-plot=periods]') || {dataset: {}}).dataset.points) === 9")
     page.screenshot(path=str(ARTIFACTS / "job-periods.png"), full_page=True)
+
+
+def test_an_ended_jobs_cached_page_data_is_answered_whole_gzipped_or_not(server):
+    import gzip
+
+    url = server.url + "/api/tuning-jobs/hb/page"
+    answers = []
+    for encoding in ("gzip", "gzip", "identity", "gzip"):  # the 2nd and later from the server's cache
+        req = urllib.request.Request(url, headers={"Accept-Encoding": encoding})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            body = r.read()
+            if r.headers.get("Content-Encoding") == "gzip":
+                body = gzip.decompress(body)
+            answers.append(json.loads(body))
+    assert answers[0]["job"]["describe"]["HyperParameterTuningJobName"] == "hb"
+    assert all(a == answers[0] for a in answers)

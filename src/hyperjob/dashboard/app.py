@@ -290,8 +290,8 @@ def create_app(store: Store, *, token: str | None = None, host: str = "127.0.0.1
                 counts = tally.get(name, {})
                 key = (tuning.status, tuning.status_reason, tuning.ended_at, len(tally),
                        tuple(sorted((s.value, c) for s, c in counts.items())))
-                if name in page_cache and page_cache[name][0] == key:
-                    return page_cache[name][1]
+                if name in page_cache and page_cache[name][0] == key:  # (a new Response: middlewares edit headers)
+                    return Response(page_cache[name][1], media_type="application/json")
             response = JSONResponse(views.page_view(store, name))
         except StoreError as exc:
             return not_found(exc)
@@ -300,7 +300,7 @@ def create_app(store: Store, *, token: str | None = None, host: str = "127.0.0.1
         if key is not None:
             if len(page_cache) > 32:
                 page_cache.clear()
-            page_cache[name] = (key, response)
+            page_cache[name] = (key, bytes(response.body))
         return response
 
     @app.get("/api/tuning-jobs/{name}/status")

@@ -203,6 +203,19 @@ const TERMINAL = ["Completed", "Failed", "Stopped"];
 const PARCOORDS_MAX = 500;
 
 function afterPaint() { return new Promise(resolve => requestAnimationFrame(() => setTimeout(resolve, 0))); }
+// resolves once the page has had no input for quietMs (plotly.js's parse would hold a click for most of a
+// second), and after maxMs at the latest
+function afterQuiet(quietMs, maxMs) {
+  return new Promise(resolve => {
+    const events = ["pointerdown", "keydown", "wheel", "input"];
+    let timer = null;
+    const done = () => { clearTimeout(timer); clearTimeout(cap); events.forEach(e => removeEventListener(e, arm, true)); resolve(); };
+    const arm = () => { clearTimeout(timer); timer = setTimeout(done, quietMs); };
+    const cap = setTimeout(done, maxMs);
+    events.forEach(e => addEventListener(e, arm, true));
+    arm();
+  });
+}
 function whenIdle(ms) { return new Promise(resolve => window.requestIdleCallback ? requestIdleCallback(resolve, {timeout: ms}) : setTimeout(resolve, 50)); }
 
 function rowsOf(tj) {
@@ -304,7 +317,7 @@ async function jobPage() {
       await afterPaint();
       mark(true, "hj-interactive");
       document.body.dataset.interactive = "1";
-      whenIdle(200).then(openPlotlyGate);
+      afterQuiet(400, 3000).then(openPlotlyGate);
     }
     await renderPlots(first);
     if (first) renderImportance();
