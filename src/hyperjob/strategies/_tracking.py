@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from hyperjob.errors import SpecError
 from hyperjob.records import Configuration, Failed, Final, Intermediate, Objective, Observation, Pending
@@ -115,6 +115,19 @@ class Ledger:
         self.pending[key] += 1
         self._unclaimed[key] += 1
         return key
+
+    def take_unknown(self, source: Iterator[Configuration], n: int) -> list[Configuration]:
+        """Up to ``n`` configurations from ``source`` that are not known yet, each recorded as suggested (the
+        known ones are skipped: never suggested twice). Fewer than ``n`` only when ``source`` ran out."""
+        out: list[Configuration] = []
+        while len(out) < n:
+            config = next(source, None)
+            if config is None:
+                break
+            if not self.is_known(config):
+                self.add_suggested(config)
+                out.append(config)
+        return out
 
     def record(self, event: Observation) -> str:
         """Record an event; returns the configuration's key.

@@ -97,16 +97,10 @@ class GridStrategy(LedgerViews, BaseStrategy):
             SpecError: ``n`` is not a non-negative integer.
         """
         n = check_count(n)
-        out: list[Configuration] = []
-        while len(out) < n and not self._exhausted:
-            config = next(self._cursor, None)
-            if config is None:
-                self._exhausted = True
-                break
-            if self._ledger.is_known(config):
-                continue
-            self._ledger.add_suggested(config)
-            out.append(config)
+        if self._exhausted:
+            return []
+        out = self._ledger.take_unknown(self._cursor, n)
+        self._exhausted = len(out) < n
         return out
 
     def observe(self, event: Observation) -> None:

@@ -63,19 +63,11 @@ class ListedStrategy(LedgerViews, BaseStrategy):
         self.objective = objective
         self.seed = check_seed(seed)
         self.of = of
-        self._queue = check_listed(space, {"configurations": list(configurations)})
+        self._queue = iter(check_listed(space, {"configurations": list(configurations)}))
         self._ledger = Ledger(space, objective)
 
     def suggest(self, n: int) -> list[Configuration]:
-        n = check_count(n)
-        out: list[Configuration] = []
-        while self._queue and len(out) < n:
-            config = self._queue.pop(0)
-            if self._ledger.is_known(config):
-                continue
-            self._ledger.add_suggested(config)
-            out.append(config)
-        return out
+        return self._ledger.take_unknown(self._queue, check_count(n))
 
     def observe(self, event: Observation) -> None:
         self._ledger.record(event)
