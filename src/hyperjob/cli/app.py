@@ -170,6 +170,9 @@ def tune(
     max_parallel_jobs: Optional[int] = typer.Option(
         None, "--max-parallel-jobs", help="Training jobs at once (overrides the spec's limits.max_parallel_jobs; "
         "for a Neptune ML config, its maxHPOParallelTrainingJobs, default 2)."),
+    resource_budget: Optional[int] = typer.Option(
+        None, "--resource-budget", help="The budget in epochs (the steps of every training job together; "
+        "overrides the spec's limits.resource_budget): the tuning job ends when they are spent."),
 ) -> None:
     """Run a tuning job. For a SageMaker request, give the training command after `--`:
     `hyperjob tune request.json -- python train.py`, or the source directory of a script-mode request:
@@ -195,6 +198,8 @@ def tune(
         spec_obj = load_spec(spec, command=command, submit_dir=submit_dir)
         if max_jobs is not None:  # the budget, for any spec
             spec_obj = _limit(spec_obj, str(spec), "max_jobs", max_jobs, "--max-jobs")
+    if resource_budget is not None:
+        spec_obj = _limit(spec_obj, str(spec), "resource_budget", resource_budget, "--resource-budget")
     if name:
         from hyperjob.formats.spec import TuningJobSpec
 
