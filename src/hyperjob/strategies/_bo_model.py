@@ -38,7 +38,10 @@ from botorch.models.utils.gpytorch_modules import (
     get_gaussian_likelihood_with_lognormal_prior,
 )
 from botorch.optim.fit import fit_gpytorch_mll_scipy
+from gpytorch.constraints import GreaterThan
+from gpytorch.likelihoods import GaussianLikelihood
 from gpytorch.mlls import ExactMarginalLogLikelihood
+from gpytorch.priors import LogNormalPrior
 from linear_operator.utils.cholesky import psd_safe_cholesky
 from scipy import stats
 
@@ -314,7 +317,13 @@ def transform_values(losses: np.ndarray, lmbda: float | None = None) -> tuple[np
 ModelState = Mapping[str, torch.Tensor]
 
 
-def make_model(X: np.ndarray | torch.Tensor, y: np.ndarray | torch.Tensor, state: ModelState | None = None) -> SingleTaskGP:
+def make_model(
+    X: np.ndarray | torch.Tensor,
+    y: np.ndarray | torch.Tensor,
+    state: ModelState | None = None,
+    *,
+    min_noise: float | None = None,
+) -> SingleTaskGP:
     """A ``SingleTaskGP`` on rows ``X`` (``n x width``) and utilities ``y`` (``n``), in eval mode.
 
     Args:
@@ -322,6 +331,8 @@ def make_model(X: np.ndarray | torch.Tensor, y: np.ndarray | torch.Tensor, state
         y: transformed values (see :func:`transform_values`).
         state: hyperparameters from an earlier model (``state_dict``) to start from; the default
             initialization (the priors' modes) when ``None``.
+        min_noise: the lower bound of the inferred noise variance (on the standardized values); ``None`` keeps
+            BoTorch's (``MIN_INFERRED_NOISE_LEVEL``, 1e-4). The prior on the noise is BoTorch's either way.
     """
     tx = torch.as_tensor(X, dtype=DTYPE)
     ty = torch.as_tensor(y, dtype=DTYPE).reshape(-1, 1)
@@ -331,7 +342,7 @@ def make_model(X: np.ndarray | torch.Tensor, y: np.ndarray | torch.Tensor, state
         model = SingleTaskGP(
             tx,
             ty,
-            likelihood=get_gaussian_likelihood_with_lognormal_prior(),
+            likelihood=_likelihood(min_noise),
             covar_module=get_covar_module_with_dim_scaled_prior(ard_num_dims=width, use_rbf_kernel=False),
             outcome_transform=None,
         )
@@ -339,6 +350,17 @@ def make_model(X: np.ndarray | torch.Tensor, y: np.ndarray | torch.Tensor, state
         model.load_state_dict(state)
     model.eval()
     return model
+
+
+def _likelihood(min_noise: float | None) -> GaussianLikelihood:
+    """BoTorch's likelihood (``LogNormal(-4, 1)`` prior on the noise), with its noise floor at ``min_noise``."""
+    if min_noise is None:
+        return get_gaussian_likelihood_with_lognormal_prior()
+    prior = LogNormalPrior(loc=-4.0, scale=1.0)  # get_gaussian_likelihood_with_lognormal_prior's prior
+    return GaussianLikelihood(
+        noise_prior=prior,
+        noise_constraint=GreaterThan(float(min_noise), transform=None, initial_value=prior.mode),
+    )
 
 
 def fit_model(model: SingleTaskGP, maxiter: int) -> float:

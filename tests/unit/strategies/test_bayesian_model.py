@@ -119,6 +119,22 @@ def test_cached_posterior_and_log_ei_match_botorch():
     assert float(v) < 1e-5
 
 
+def test_the_noise_floor_is_botorchs_unless_lowered():
+    # noiseless data: the fitted noise sits on the floor, BoTorch's 1e-4 by default, lower when asked (the
+    # outcome models use 1e-6 so that differences near a constraint's boundary are not blurred)
+    rng = np.random.default_rng(5)
+    X = rng.random((25, 2))
+    y, _ = transform_values(np.sin(3 * X[:, 0]) + X[:, 1])
+    default, low = make_model(X, y), make_model(X, y, min_noise=1e-6)
+    assert math.isfinite(fit_model(default, 100)) and math.isfinite(fit_model(low, 100))
+    bound = lambda m: float(m.likelihood.noise_covar.raw_noise_constraint.lower_bound)  # noqa: E731
+    assert bound(default) == pytest.approx(1e-4) and bound(low) == pytest.approx(1e-6)
+    assert float(default.likelihood.noise) >= 1e-4 - 1e-12 and float(low.likelihood.noise) >= 1e-6 - 1e-12
+    # a warm start keeps the floor it was fitted with
+    warm = make_model(X, y, state=low.state_dict(), min_noise=1e-6)
+    assert float(warm.likelihood.noise) == pytest.approx(float(low.likelihood.noise))
+
+
 def test_perturbations_and_scores_are_valid():
     s = space()
     enc = Encoder(s)
