@@ -95,7 +95,9 @@ def json_dumps(value: Any) -> str:
 
 def json_loads(text: str | bytes) -> Any:
     """What :func:`json_dumps` wrote, read back (the tagged non-finite floats as floats)."""
-    if FLOAT_TAG not in (text if isinstance(text, str) else text.decode()):  # the common case: no hook per object
+    if isinstance(text, bytes):  # decoded once, for the tag's test and the parse
+        text = text.decode()
+    if FLOAT_TAG not in text:  # the common case: no hook per object
         return json.loads(text)
     return json.loads(text, object_hook=_untag)
 
