@@ -303,6 +303,9 @@ METHODS: dict[str, tuple[Callable[[Table, int], Method], str]] = {
     "hb_promote": (lambda t, s: _hb_promote(t, s, model="random"),
                    "hyperjob hyperband, promotions: true (pause/resume), model random"),
     "hb_promote_bayes": (lambda t, s: _hb_promote(t, s), "hyperjob hyperband, promotions: true, model bayesian"),
+    "hb_promote_mf": (lambda t, s: _hb_promote(t, s, model="multifidelity"),
+                      "hyperjob hyperband, promotions: true, model multifidelity (one GP over configuration and "
+                      "resource)"),
     "random_auto": (lambda t, s: AskTellMethod(t, s, "random", early_stopping="auto"),
                     "hyperjob random + early_stopping auto"),
     "bayes_auto": (lambda t, s: AskTellMethod(t, s, "bayesian", early_stopping="auto"),

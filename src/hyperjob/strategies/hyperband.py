@@ -14,7 +14,17 @@ configurations:
   ``n_initial`` values* (values of training jobs that reached it); until some level has that many, from the
   random strategy (a scrambled Sobol sequence). The models keep their fits between suggestions (warm-started,
   as the Bayesian strategy does), so a suggestion costs about what a Bayesian one costs.
+- ``model: multifidelity``: one Gaussian process over (configuration, resource)
+  (:mod:`hyperjob.strategies._bo_multifidelity`): every training job's value at every level it reached is a
+  point at that level (a job stopped or paused at a rung is a point at the rung, with no stand-in values above
+  it), and a suggestion maximizes the expected improvement at ``max_resource``. It is used once ``n_initial``
+  training jobs reached the lowest level, so the first rung's results steer new configurations long before
+  any job gets to the top.
 - ``model: random``: every configuration from the random strategy (Hyperband as published).
+
+``random_fraction`` (default 0): once a model is used, this share of new configurations still comes from the
+random strategy (a seeded draw per suggestion; BOHB draws a third at random), which keeps exploring where the
+model has settled. A model that has no unknown configuration left also falls back to random.
 
 A parent's training job (warm start) or any ``Final`` event without intermediate values counts as a value at
 every level (it ran to the end). ``max_resource`` left out is taken from a static hyperparameter named
@@ -38,7 +48,7 @@ from hyperjob.strategies.random import RandomStrategy
 #: Static hyperparameters that give ``max_resource`` when it is left out (SageMaker's rule), in this order.
 EPOCH_NAMES = ("epochs", "numepochs", "n-epochs", "n_epochs", "num_epochs")
 
-MODELS = ("bayesian", "random")
+MODELS = ("bayesian", "multifidelity", "random")
 
 
 def _whole(value: Any) -> int | None:
@@ -87,7 +97,8 @@ def resolve_settings(space: SearchSpace, settings: Mapping[str, Any], seed: int 
     if not isinstance(model, str) or model.strip().lower() not in MODELS:
         raise SpecError(
             f"model must be one of {', '.join(MODELS)}, got {model!r}: 'bayesian' fits a model on the results "
-            "of the highest rung with enough data, 'random' draws every configuration at random.",
+            "of the highest rung with enough data, 'multifidelity' one model of every rung's results with the "
+            "resource as an input, 'random' draws every configuration at random.",
             path="strategy.settings.model",
         )
     n_initial = settings.get("n_initial")
@@ -102,6 +113,13 @@ def resolve_settings(space: SearchSpace, settings: Mapping[str, Any], seed: int 
             f"promotions must be true or false, got {promotions!r}: true pauses training jobs at each rung and "
             "resumes the promoted ones from their checkpoints (ASHA with promotions).",
             path="strategy.settings.promotions",
+        )
+    fraction = settings.get("random_fraction", 0.0)
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0.0 <= fraction < 1.0:
+        raise SpecError(
+            f"random_fraction must be a number in [0, 1), got {fraction!r}: the share of new configurations drawn "
+            "at random once the model is used (BOHB uses 1/3). Use e.g. random_fraction: 0.33.",
+            path="strategy.settings.random_fraction",
         )
     return RungLadder(
         settings.get("min_resource", 1), max_resource, settings.get("reduction_factor", 3),
@@ -120,12 +138,13 @@ class HyperbandStrategy(LedgerViews, BaseStrategy):
         max_resource: where every training job ends; default: the static epochs hyperparameter.
         reduction_factor: one in ``reduction_factor`` goes on at each rung (an integer >= 2, default 3).
         brackets: the number of brackets (default 1, plain ASHA; up to ⌊log_η(R/r)⌋ + 1).
-        model: ``bayesian`` (default) or ``random``: where new configurations come from.
+        model: ``bayesian`` (default), ``multifidelity`` or ``random``: where new configurations come from.
         promotions: ``False`` (default, SageMaker's Hyperband: a job among the best at a rung goes on) or
             ``True``: ASHA with promotions, jobs pause at each rung and resume from their checkpoint when
             promoted (:mod:`hyperjob.stopping.promotions`).
         n_initial: values a level needs before its model is used (default ``min(max(5, dim + 1), 10)``).
         num_threads: torch threads of the models (default 1).
+        random_fraction: the share of new configurations drawn at random once a model is used (default 0).
 
     Raises:
         SpecError: a bad setting, or no ``max_resource`` and no static epochs hyperparameter.
@@ -144,6 +163,7 @@ class HyperbandStrategy(LedgerViews, BaseStrategy):
         n_initial: int | None = None,
         num_threads: int | None = None,
         promotions: bool = False,
+        random_fraction: float = 0.0,
     ) -> None:
         self.space = space
         self.objective = objective
@@ -157,19 +177,33 @@ class HyperbandStrategy(LedgerViews, BaseStrategy):
         self.ladder = resolve_settings(
             space,
             {"min_resource": min_resource, "max_resource": max_resource, "reduction_factor": reduction_factor,
-             "brackets": brackets, "model": model, "n_initial": n_initial, "promotions": promotions},
+             "brackets": brackets, "model": model, "n_initial": n_initial, "promotions": promotions,
+             "random_fraction": random_fraction},
             self.seed,
         )
         self.model = model.strip().lower()
         self.promotions = promotions
+        #: the share of new configurations drawn at random once a model is used
+        self.random_fraction = float(random_fraction)
         self._ledger = Ledger(space, objective)
         self._random = RandomStrategy(space, objective, seed=self.seed)
         #: resource levels with a model: bracket 0's rungs and max_resource
         self.levels: tuple[int, ...] = (*self.ladder.levels(0), self.ladder.max_resource)
         self._models: dict[int, Any] = {}
+        self._mf: Any = None  # model: multifidelity (``_bo_multifidelity.MultiFidelityModel``)
         #: level -> the number of training jobs whose value at that level is known (they reached it)
         self._reached: dict[int, int] = {level: 0 for level in self.levels}
-        if self.model == "bayesian":
+        if self.model == "multifidelity":
+            from hyperjob.strategies.registry import strategy_entry
+
+            strategy_entry("bayesian").load()  # names the install command without torch
+            from hyperjob.strategies._bo_multifidelity import MultiFidelityModel
+            from hyperjob.strategies.bayesian import default_n_initial
+
+            self.n_initial = default_n_initial(space.dim) if n_initial is None else n_initial
+            self._mf = MultiFidelityModel(space, objective, self.levels, (self.seed + 7919) % 2**63,
+                                          num_threads=1 if num_threads is None else num_threads)
+        elif self.model == "bayesian":
             from hyperjob.strategies.registry import strategy_entry
 
             bayesian = strategy_entry("bayesian").load()  # names the install command without torch
@@ -201,7 +235,7 @@ class HyperbandStrategy(LedgerViews, BaseStrategy):
     def extend_initial_design(self, n: int) -> None:
         """A level needs ``n`` more values before its model is used (warm start's seeds come on top)."""
         n = check_count(n)
-        if self._models:
+        if self._models or self._mf is not None:
             self.n_initial += n
 
     # -- Strategy protocol -------------------------------------------------------------------------------------
@@ -212,23 +246,9 @@ class HyperbandStrategy(LedgerViews, BaseStrategy):
         for _ in range(n):
             if self._ledger.known_in_space >= self.space.cardinality:
                 break
-            level = self._model_level()
-            if level is None:
-                got = self._random.suggest(1)
-                if not got:
-                    break
-                config = got[0]
-                for m in self._models.values():
-                    m.add_suggested(config)
-            else:
-                got = self._models[level].suggest(1)
-                if not got:
-                    break
-                config = got[0]
-                self._random.add_suggested(config)
-                for other, m in self._models.items():
-                    if other != level:
-                        m.add_suggested(config)
+            config = self._next_config()
+            if config is None:
+                break
             self._ledger.add_suggested(config)
             out.append(config)
         return out
@@ -237,6 +257,9 @@ class HyperbandStrategy(LedgerViews, BaseStrategy):
         """Record an event: intermediate values feed the models of the levels they reach (module docstring)."""
         self._ledger.record(event)
         self._random.observe(event)
+        if self._mf is not None:
+            self._observe_multifidelity(event)
+            return
         if not self._models:
             return
         config = self._ledger.canonical(event.config)
@@ -280,10 +303,83 @@ class HyperbandStrategy(LedgerViews, BaseStrategy):
             self._close(job, config, lambda: Failed(config, event.reason, training_job=event.training_job))
 
     # -- internals -------------------------------------------------------------------------------------------
+    def _random_turn(self) -> bool:
+        """Whether the next new configuration is drawn at random although a model could be used
+        (``random_fraction``; a seeded draw per suggestion)."""
+        if self.random_fraction <= 0.0 or not (self._models or self._mf is not None):
+            return False
+        if self._mf is not None:
+            if self._reached[self.levels[0]] < self.n_initial:
+                return False
+        elif self._model_level() is None:
+            return False
+        import numpy as np
+
+        return bool(np.random.default_rng([self.seed, 11, len(self._ledger.known)]).random() < self.random_fraction)
+
+    def _tell_models_suggested(self, config: Configuration, chosen_by: int | None) -> None:
+        """Every model but the one that chose ``config`` must count it as suggested (pending)."""
+        for level, m in self._models.items():
+            if level != chosen_by:
+                m.add_suggested(config)
+
+    def _next_config(self) -> Configuration | None:
+        """From the model (the multi-fidelity one once ``n_initial`` training jobs reached the lowest level, or
+        the highest level's with enough values), unless it is a random turn or the model has nothing unknown;
+        else from the random strategy. The sources that did not choose it count it as suggested."""
+        if not self._random_turn():
+            if self._mf is not None and self._reached[self.levels[0]] >= self.n_initial:
+                pending = [c for c in self._ledger.pending_configs if self.space.contains(c)]
+                config = self._mf.suggest(pending, self._ledger.is_known, self._ledger.canonical,
+                                          len(self._ledger.known))
+                if config is not None:
+                    self._random.add_suggested(config)
+                    return config
+            elif self._mf is None and (level := self._model_level()) is not None:
+                got = self._models[level].suggest(1)
+                if got:
+                    self._random.add_suggested(got[0])
+                    self._tell_models_suggested(got[0], level)
+                    return got[0]
+        got = self._random.suggest(1)
+        if not got:
+            return None
+        self._tell_models_suggested(got[0], None)
+        return got[0]
+
+    def _observe_multifidelity(self, event: Observation) -> None:
+        """A value at each level a training job reaches (its value at the first step >= the level); a final
+        value without intermediate ones at the full resource. Stopped and paused jobs add nothing more."""
+        if isinstance(event, Pending):
+            return
+        config = self._ledger.canonical(event.config)
+        if not self.space.contains(config):
+            return
+        job = self._job(event, config)
+        if isinstance(event, Intermediate):
+            value = float(event.value)
+            if not math.isfinite(value):
+                return
+            job["last"] = value
+            for level in self.levels:
+                if level <= event.step and level not in job["given"]:
+                    job["given"].add(level)
+                    self._reached[level] += 1
+                    self._mf.add(config, level, value, self._job_key(event, config))
+        elif isinstance(event, Final) and job["last"] is None and math.isfinite(float(event.value)):
+            for level in self.levels:
+                if level not in job["given"]:
+                    job["given"].add(level)
+                    self._reached[level] += 1
+            self._mf.add(config, self.levels[-1], float(event.value), self._job_key(event, config))
+
+    def _job_key(self, event: Observation, config: Configuration) -> str:
+        if event.training_job is None:  # ask/tell without training-job names: one job per configuration
+            return "config:" + self.space.key(config)
+        return event.training_job
+
     def _job(self, event: Observation, config: Configuration) -> dict[str, Any]:
-        key = event.training_job
-        if key is None:  # ask/tell without training-job names: one job per configuration
-            key = "config:" + self.space.key(config)
+        key = self._job_key(event, config)
         job = self._jobs.get(key)
         if job is None:
             job = self._jobs[key] = {"given": set(), "last": None, "closed": None}

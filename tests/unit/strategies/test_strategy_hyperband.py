@@ -118,7 +118,7 @@ def test_parent_finals_and_failures_count_at_every_level():
 
 
 @pytest.mark.parametrize("settings, message", [
-    ({"model": "tpe"}, r"^strategy\.settings\.model: model must be one of bayesian, random, got 'tpe'"),
+    ({"model": "tpe"}, r"^strategy\.settings\.model: model must be one of bayesian, multifidelity, random, got 'tpe'"),
     ({"n_initial": 1}, r"^strategy\.settings\.n_initial: n_initial must be a whole number >= 2, got 1"),
     ({"min_resource": 9}, r"^strategy\.settings\.max_resource: max_resource must be greater than min_resource"),
 ])
