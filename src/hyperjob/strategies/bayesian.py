@@ -31,6 +31,15 @@ How a suggestion is made (the choices were measured with the shared benchmark ha
 - **Training jobs stopped early** (early stopping ``auto``, or a rung of hyperband) count with their last value
   (an ``Intermediate`` event with ``stopped=True``): they were stopped because that value was worse than the
   others', so the model learns that the region is worse, without waiting for a value that will never come.
+- **Learning curves** (``multifidelity: auto``, the default): once a training job has been stopped early, the
+  suggestions come from one Gaussian process over (configuration, resource) instead
+  (:mod:`hyperjob.strategies._bo_multifidelity`, the model of hyperband's ``model: multifidelity``): every
+  training job's value at each resource level it reached is a point there, with the levels ``R, R/3, R/9, ...,
+  1`` below the largest step ``R`` a completed training job reached, and a suggestion maximizes the expected
+  improvement at ``R``. A job stopped at epoch 2 then says what it did at epoch 2, not that its configuration
+  is worth its epoch-2 value; running jobs' values are points too. Failed training jobs are not in that model.
+  ``multifidelity: off`` keeps the stopped values as results (the item above); without stopped jobs both are
+  the same strategy.
 - **Results beyond the ranges** (a warm start's parent that searched wider ranges): a ``Final`` for a
   configuration outside the space is data when only its continuous or integer values lie outside (their
   coordinates are extrapolated past [0, 1] in the range's scaling): the model learns the function around the
@@ -97,6 +106,18 @@ def _positive_int(name: str, value: Any, example: int) -> int:
     return int(value)
 
 
+def _check_multifidelity(value: Any) -> str:
+    if value is True or value is False:  # YAML reads a bare off as false
+        return "auto" if value else "off"
+    if isinstance(value, str) and value.strip().lower() in ("auto", "off"):
+        return value.strip().lower()
+    raise SpecError(
+        f"multifidelity must be auto or off, got {value!r}: auto models the learning curves once a training job "
+        "was stopped early, off counts a stopped job with its last value. Use e.g. multifidelity: auto.",
+        path="strategy.settings.multifidelity",
+    )
+
+
 class BayesianStrategy(LedgerViews, BaseStrategy):
     """Bayesian optimization with a Gaussian process (see the module docstring).
 
@@ -106,6 +127,8 @@ class BayesianStrategy(LedgerViews, BaseStrategy):
         seed: a non-negative integer; ``None`` draws one from the operating system (see :attr:`seed`).
         n_initial: the size of the random initial design (a positive int, default ``min(max(5, dim + 1), 10)``).
         num_threads: torch threads while suggesting (a positive int, default 1).
+        multifidelity: ``auto`` (default): a model of the learning curves once a training job was stopped
+            early (module docstring); ``off``: stopped jobs count with their last value.
 
     Raises:
         SpecError: a bad seed or a bad setting value.
@@ -122,6 +145,7 @@ class BayesianStrategy(LedgerViews, BaseStrategy):
         num_threads: int | None = None,
         cost_metric: str | None = None,
         outcomes: Outcomes | None = None,
+        multifidelity: str | bool = "auto",
     ) -> None:
         #: the size of the random initial design (grown by :meth:`extend_initial_design`)
         self.n_initial: int = (
@@ -176,6 +200,13 @@ class BayesianStrategy(LedgerViews, BaseStrategy):
         self._mrows: list[np.ndarray] = []  # rows of the in-space final results, with ...
         self._mvalues: list[dict[str, float]] = []  # ... their metric values (the objective's included)
         self._mconfigs: list[Configuration] = []
+        #: ``auto``: learning curves once a job was stopped early (module docstring); ``off``
+        self.multifidelity: str = _check_multifidelity(multifidelity)
+        self._curves: dict[str, dict[str, Any]] = {}  # training job -> its configuration, values, final value
+        self._any_stopped = False
+        self._top_step = 0  # the largest step a completed training job reached
+        self._mf: Any = None  # the learning curves' model (``_bo_multifidelity.MultiFidelityModel``) in use
+        self._mf_given: dict[str, set[int]] = {}  # training job -> the levels it gave the model a point at
 
     # -- Strategy protocol ----------------------------------------------------------------------------------
     def suggest(self, n: int) -> list[Configuration]:
@@ -219,6 +250,8 @@ class BayesianStrategy(LedgerViews, BaseStrategy):
         finals, stopped = len(self._ledger.finals), len(self._ledger.stopped)
         self._ledger.record(event)
         self._random.observe(event)
+        if self.multifidelity == "auto" and isinstance(event, (Intermediate, Final)):
+            self._record_curve(event)
         if isinstance(event, (Final, Failed)) or (isinstance(event, Intermediate) and event.stopped):
             config = self._ledger.canonical(event.config)
             if not self.space.contains(config):
@@ -286,8 +319,86 @@ class BayesianStrategy(LedgerViews, BaseStrategy):
                 return self._from_random(), True
             config = self._from_outcome_model()
             return (config, False) if config is not None else (self._from_random(), True)
-        config = self._from_model()
+        mf = self._curves_model()
+        if mf is not None:
+            pending = [c for c in self._ledger.pending_configs if self.space.contains(c)]
+            config = mf.suggest(pending, self._ledger.is_known, self._ledger.canonical, len(self._ledger.known))
+        else:
+            config = self._from_model()
         return (config, False) if config is not None else (self._from_random(), True)
+
+    # -- learning curves (``multifidelity: auto``) -------------------------------------------------------------
+    def _record_curve(self, event: Intermediate | Final) -> None:
+        config = self._ledger.canonical(event.config)
+        if not self.space.contains(config):
+            return
+        key = event.training_job if event.training_job is not None else "config:" + self.space.key(config)
+        curve = self._curves.setdefault(key, {"config": config, "values": [], "final": None})
+        value = float(event.value)
+        if isinstance(event, Intermediate):
+            self._any_stopped = self._any_stopped or event.stopped
+            if math.isfinite(value) and event.step >= 1:
+                curve["values"].append((int(event.step), value))
+        elif math.isfinite(value):
+            last = curve["values"][-1][0] if curve["values"] else None
+            step = event.step if event.step is not None else last
+            curve["final"] = (step, value)  # step None: no steps known, it ran to the end
+            if step is not None and step > self._top_step:
+                self._top_step = int(step)
+        if self._mf is not None:
+            if self._levels() != self._mf.levels:
+                self._mf = None  # a longer training job: new levels, the model is rebuilt at the next suggestion
+            else:
+                self._feed_curve(key)
+
+    def _levels(self) -> tuple[int, ...] | None:
+        """``R, R/3, R/9, ..., 1`` (rounded, increasing) below the largest step ``R`` a completed training job
+        reached; ``None`` before one completed with a known step > 1."""
+        top = self._top_step
+        if top <= 1:
+            return None
+        levels, level = {1, int(top)}, float(top)
+        while level / 3 >= 1:
+            level /= 3
+            levels.add(max(1, round(level)))
+        return tuple(sorted(levels))
+
+    def _feed_curve(self, key: str) -> None:
+        """Give the model the points of training job ``key`` it has not had: its value at the first step >= each
+        level it reached, and a completed job's final value at the full resource when it got there."""
+        curve, given = self._curves[key], self._mf_given.setdefault(key, set())
+        levels = self._mf.levels
+        final = curve["final"]
+        for level in levels:
+            if level in given:
+                continue
+            if level == levels[-1] and final is not None and (final[0] is None or final[0] >= level):
+                value = final[1]
+            else:
+                value = next((v for step, v in curve["values"] if step >= level), None)
+                if value is None:
+                    continue
+            given.add(level)
+            self._mf.add(curve["config"], level, value, key)
+
+    def _curves_model(self) -> Any:
+        """The learning curves' model when it is in use (``multifidelity: auto``, a training job was stopped
+        early, one completed, one objective, no cost metric), built on first use; else ``None``."""
+        if (self.multifidelity != "auto" or not self._any_stopped or self._outcomes is not None
+                or self.cost_metric is not None):
+            return None
+        if self._mf is None:
+            levels = self._levels()
+            if levels is None:
+                return None
+            from hyperjob.strategies._bo_multifidelity import MultiFidelityModel
+
+            self._mf = MultiFidelityModel(self.space, self.objective, levels, (self.seed + 7919) % 2**63,
+                                          num_threads=self.num_threads)
+            self._mf_given = {}
+            for key in self._curves:
+                self._feed_curve(key)
+        return self._mf if self._mf.points >= 2 else None
 
     def _from_random(self) -> Configuration | None:
         config = self._random.suggest(1)[0]

@@ -119,10 +119,10 @@ def test_bayesian_by_name_and_its_settings() -> None:
     bayesian = pytest.importorskip("hyperjob.strategies.bayesian")
     strategy = create_strategy("Bayesian", SPACE, MIN, seed=1)
     assert type(strategy) is bayesian.BayesianStrategy and strategy.seed == 1
-    assert strategy_entry("bayesian").settings() == ("n_initial", "num_threads", "cost_metric")
+    assert strategy_entry("bayesian").settings() == ("n_initial", "num_threads", "cost_metric", "multifidelity")
     with pytest.raises(SpecError, match=r"^strategy\.settings\.n_initail: the 'bayesian' strategy has no setting "
                                         r"'n_initail'\. Did you mean 'n_initial'\? Its settings: n_initial, "
-                                        r"num_threads, cost_metric\."):
+                                        r"num_threads, cost_metric, multifidelity\."):
         create_strategy("bayesian", SPACE, MIN, n_initail=3)
 
 
