@@ -42,6 +42,19 @@ def _tune(tmp_path: Path, name: str, *, max_jobs: int, ledger: Path, sleep: floa
 def test_paused_jobs_resume_from_their_checkpoints_and_no_epoch_is_trained_twice(tmp_path):
     ledger = tmp_path / "ledger.txt"
     result = _tune(tmp_path, "asha", max_jobs=9, ledger=ledger, sleep=0.05)
+    _check_paused_and_resumed(result, ledger)
+
+
+def test_on_ray_paused_jobs_resume_from_their_checkpoints_and_no_epoch_is_trained_twice(ray_cluster, tmp_path):
+    """The same tuning job on the real local Ray cluster (tests/conftest.py): the Ray executor resumes a paused
+    job as the next segment of its attempt, on whichever node Ray places it (one machine: one file system)."""
+    ledger = tmp_path / "ledger.txt"
+    result = _tune(tmp_path, "asha", max_jobs=9, ledger=ledger, sleep=0.05, executor={"type": "ray"},
+                   resources={"cpus": 0.5})
+    _check_paused_and_resumed(result, ledger)
+
+
+def _check_paused_and_resumed(result, ledger: Path) -> None:
     assert result.status == "Completed"
     lines = _ledger(ledger)
     epochs = collections.Counter((name, int(n)) for what, name, n, *_ in lines if what == "epoch")

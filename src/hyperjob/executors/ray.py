@@ -322,8 +322,17 @@ class RayExecutor:
             share a runner per node, as many as the node's free resources fit); 1: a runner per job. Jobs that
             need GPUs always get a runner each.
 
+    A training job paused at a hyperband rung (promotions) is launched again as the next ``segment`` of its
+    attempt: its log is appended to, its metrics file and checkpoint folder are kept, and its values are read
+    from the start again (the Tuner counts each step once). The program finds its checkpoint only where the
+    segment runs: on a cluster of several machines, ``output_dir`` must be on a shared file system (a job
+    whose checkpoint the tuner's machine cannot see is not paused but judged stop-only).
+
     Called from the Tuner's thread only; not thread-safe.
     """
+
+    #: a paused training job can be launched again as the next ``segment`` of its attempt (class docstring)
+    can_resume = True
 
     def __init__(
         self,
