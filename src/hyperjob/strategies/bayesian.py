@@ -202,6 +202,8 @@ class BayesianStrategy(LedgerViews, BaseStrategy):
         self._mconfigs: list[Configuration] = []
         #: ``auto``: learning curves once a job was stopped early (module docstring); ``off``
         self.multifidelity: str = _check_multifidelity(multifidelity)
+        #: the learning curves' model can be used: ``auto``, one objective, no cost metric
+        self._curves_wanted = self.multifidelity == "auto" and self._outcomes is None and cost_metric is None
         self._curves: dict[str, dict[str, Any]] = {}  # training job -> its configuration, values, final value
         self._any_stopped = False
         self._top_step = 0  # the largest step a completed training job reached
@@ -250,7 +252,7 @@ class BayesianStrategy(LedgerViews, BaseStrategy):
         finals, stopped = len(self._ledger.finals), len(self._ledger.stopped)
         self._ledger.record(event)
         self._random.observe(event)
-        if self.multifidelity == "auto" and isinstance(event, (Intermediate, Final)):
+        if self._curves_wanted and isinstance(event, (Intermediate, Final)):
             self._record_curve(event)
         if isinstance(event, (Final, Failed)) or (isinstance(event, Intermediate) and event.stopped):
             config = self._ledger.canonical(event.config)
@@ -384,8 +386,7 @@ class BayesianStrategy(LedgerViews, BaseStrategy):
     def _curves_model(self) -> Any:
         """The learning curves' model when it is in use (``multifidelity: auto``, a training job was stopped
         early, one completed, one objective, no cost metric), built on first use; else ``None``."""
-        if (self.multifidelity != "auto" or not self._any_stopped or self._outcomes is not None
-                or self.cost_metric is not None):
+        if not self._curves_wanted or not self._any_stopped:
             return None
         if self._mf is None:
             levels = self._levels()
