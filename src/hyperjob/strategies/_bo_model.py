@@ -386,6 +386,24 @@ def fit_model(model: SingleTaskGP, maxiter: int) -> float:
     return loss
 
 
+def refit(X: np.ndarray, y: np.ndarray, state: dict[str, torch.Tensor] | None, previous: SingleTaskGP | None,
+          fresh: bool, warm_maxiter: int, fresh_maxiter: int) -> SingleTaskGP:
+    """The better-fitting of a fit warm-started from ``state`` (when there is one) and, when ``fresh``, a fit from
+    the priors' modes (by marginal likelihood); ``previous`` when both fits failed."""
+    best_loss, best = math.inf, previous
+    if state is not None:
+        warm = make_model(X, y, state=state)
+        loss = fit_model(warm, warm_maxiter)
+        if loss < best_loss:
+            best_loss, best = loss, warm
+    if fresh or best is None:
+        cold = make_model(X, y)
+        loss = fit_model(cold, fresh_maxiter)
+        if loss < best_loss or best is None:
+            best = cold
+    return best
+
+
 def model_state(model: SingleTaskGP) -> dict[str, torch.Tensor]:
     """A detached copy of the model's hyperparameters (for warm starts and conditioning)."""
     return {k: v.detach().clone() for k, v in model.state_dict().items()}

@@ -212,19 +212,11 @@ class MultiFidelityModel:
         y, self._lmbda = mm.transform_values(losses, None if due else self._lmbda)
         y = y - self._offsets(idx, y)
         if due:
-            best_loss, best_model = math.inf, self._model
-            if self._state is not None:
-                warm = mm.make_model(X, y, state=self._state)
-                loss = mm.fit_model(warm, _WARM_MAXITER)
-                if loss < best_loss:
-                    best_loss, best_model = loss, warm
-            if self._state is None or (n >= 2 * self._fresh_n and len(idx) == n):
-                cold = mm.make_model(X, y)
-                loss = mm.fit_model(cold, _FRESH_MAXITER)
-                if loss < best_loss or best_model is None:
-                    best_loss, best_model = loss, cold
+            fresh = self._state is None or (n >= 2 * self._fresh_n and len(idx) == n)
+            self._model = mm.refit(X, y, self._state, self._model, fresh, _WARM_MAXITER, _FRESH_MAXITER)
+            if fresh:
                 self._fresh_n = n
-            self._model, self._state, self._fit_n = best_model, mm.model_state(best_model), n
+            self._state, self._fit_n = mm.model_state(self._model), n
         self._base = (mm.CachedPosterior(self._model, X, y), X, y)
         return self._base
 

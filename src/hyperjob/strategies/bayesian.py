@@ -531,18 +531,8 @@ class BayesianStrategy(LedgerViews, BaseStrategy):
         self._lmbda = lmbda
         if due:
             fresh = self._state is None or (n >= 2 * self._fresh_n and n <= _MAX_MODEL)
-            FX, Fy = X, y
-            best_loss, best_model = math.inf, self._model
-            if self._state is not None:
-                warm = mm.make_model(FX, Fy, state=self._state)
-                loss = mm.fit_model(warm, _WARM_MAXITER)
-                if loss < best_loss:
-                    best_loss, best_model = loss, warm
+            best_model = mm.refit(X, y, self._state, self._model, fresh, _WARM_MAXITER, _FRESH_MAXITER)
             if fresh:
-                cold = mm.make_model(FX, Fy)
-                loss = mm.fit_model(cold, _FRESH_MAXITER)
-                if loss < best_loss or best_model is None:
-                    best_loss, best_model = loss, cold
                 self._fresh_n = n
             self._model = best_model  # only its hyperparameters are used from here on
             self._state = mm.model_state(best_model)

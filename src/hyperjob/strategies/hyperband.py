@@ -283,11 +283,8 @@ class HyperbandStrategy(LedgerViews, BaseStrategy):
             if not math.isfinite(value):
                 return
             job["last"] = value
-            for level in self.levels:
-                if level <= event.step and level not in job["given"]:
-                    job["given"].add(level)
-                    self._reached[level] += 1
-                    self._models[level].observe(Final(config, value, training_job=event.training_job, step=event.step))
+            for level in self._reach(job, event.step):
+                self._models[level].observe(Final(config, value, training_job=event.training_job, step=event.step))
             if event.stopped:  # ended below the other levels: its last value there (a lost rung)
                 job["closed"] = event.step
                 self._close(job, config, lambda: Intermediate(config, event.step, value, event.training_job, True))
@@ -361,17 +358,19 @@ class HyperbandStrategy(LedgerViews, BaseStrategy):
             if not math.isfinite(value):
                 return
             job["last"] = value
-            for level in self.levels:
-                if level <= event.step and level not in job["given"]:
-                    job["given"].add(level)
-                    self._reached[level] += 1
-                    self._mf.add(config, level, value, self._job_key(event, config))
+            for level in self._reach(job, event.step):
+                self._mf.add(config, level, value, self._job_key(event, config))
         elif isinstance(event, Final) and job["last"] is None and math.isfinite(float(event.value)):
-            for level in self.levels:
-                if level not in job["given"]:
-                    job["given"].add(level)
-                    self._reached[level] += 1
+            self._reach(job, self.levels[-1])  # it ran to the end: one point, at the full resource
             self._mf.add(config, self.levels[-1], float(event.value), self._job_key(event, config))
+
+    def _reach(self, job: dict[str, Any], step: int) -> list[int]:
+        """The levels at or below ``step`` that ``job`` reaches for the first time, marked and counted."""
+        new = [level for level in self.levels if level <= step and level not in job["given"]]
+        for level in new:
+            job["given"].add(level)
+            self._reached[level] += 1
+        return new
 
     def _job_key(self, event: Observation, config: Configuration) -> str:
         if event.training_job is None:  # ask/tell without training-job names: one job per configuration
