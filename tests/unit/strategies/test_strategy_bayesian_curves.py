@@ -42,7 +42,7 @@ def points(s):
 
 
 def test_the_levels_follow_the_longest_completed_job_and_every_job_is_a_point_at_each_level_it_reached():
-    s = BayesianStrategy(SPACE, MAX, seed=0, n_initial=3)
+    s = BayesianStrategy(SPACE, MAX, seed=0, n_initial=3, multifidelity="auto")
     a, b = grid(0), grid(5)
     run(s, "a", a, 27, stopped=False)
     run(s, "b", b, 4, stopped=True)  # stopped at step 4: points at levels 1 and 3 only, no stand-in at 9 or 27
@@ -59,7 +59,7 @@ def test_the_levels_follow_the_longest_completed_job_and_every_job_is_a_point_at
 
 
 def test_levels_of_short_jobs_and_a_longer_job_rebuilds_them():
-    s = BayesianStrategy(SPACE, MAX, seed=0)
+    s = BayesianStrategy(SPACE, MAX, seed=0, multifidelity="auto")
     run(s, "a", grid(0), 8, stopped=False)
     assert s._levels() == (1, 3, 8)
     run(s, "b", grid(1), 2, stopped=True)
@@ -80,7 +80,7 @@ def test_without_stopped_jobs_the_strategy_is_the_plain_one():
 
 
 def test_stopped_jobs_steer_the_model_to_the_region_their_early_values_show():
-    s = BayesianStrategy(SPACE, MAX, seed=1, n_initial=4)
+    s = BayesianStrategy(SPACE, MAX, seed=1, n_initial=4, multifidelity="auto")
     run(s, "full", {"x": 0.1, "y": 0.5}, 27, stopped=False)  # one completed job, in a poor region
     for i in range(8):
         run(s, f"j{i}", grid(i), 1, stopped=True)  # the others stopped at step 1
@@ -98,7 +98,7 @@ def test_stopped_jobs_steer_the_model_to_the_region_their_early_values_show():
 
 def test_the_same_seed_and_events_give_the_same_suggestions():
     def suggestions():
-        s = BayesianStrategy(SPACE, MAX, seed=5, n_initial=3)
+        s = BayesianStrategy(SPACE, MAX, seed=5, n_initial=3, multifidelity="auto")
         run(s, "full", grid(3), 9, stopped=False)
         for i in range(5):
             run(s, f"j{i}", grid(i), 1 + i % 3, stopped=True)
@@ -110,6 +110,13 @@ def test_the_same_seed_and_events_give_the_same_suggestions():
 @pytest.mark.parametrize("value, expected", [("auto", "auto"), ("OFF", "off"), (False, "off"), (True, "auto")])
 def test_the_setting_reads_auto_and_off(value, expected):
     assert BayesianStrategy(SPACE, MAX, seed=0, multifidelity=value).multifidelity == expected
+
+
+def test_the_default_is_off():
+    s = BayesianStrategy(SPACE, MAX, seed=0, n_initial=3)
+    run(s, "full", grid(0), 9, stopped=False)
+    run(s, "short", grid(1), 1, stopped=True)
+    assert s.multifidelity == "off" and s._curves_model() is None
 
 
 def test_a_bad_setting_is_refused_with_its_place_and_the_choices():
