@@ -79,3 +79,58 @@ def test_a_tuning_job_with_only_the_algorithm_the_graph_and_a_budget(data: Path)
     best = described["BestTrainingJob"]
     assert best["FinalHyperParameterTuningJobObjectiveMetric"]["MetricName"] == "mrr"
     assert 0.0 < best["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] <= 1.0
+
+
+def _metrics(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+@pytest.mark.parametrize("model, graph", [("rgcn", "graph"), ("transe", "kg")])
+def test_paused_after_an_epoch_it_resumes_from_its_checkpoint_as_the_uninterrupted_run(data: Path, tmp_path: Path,
+                                                                                     model: str, graph: str) -> None:
+    """SIGTERM right after epoch 2's line (a hyperband pause), then the same command again: no epoch is trained
+    twice, and every value equals the uninterrupted run's (same batches, samples and optimizer state)."""
+    import signal
+
+    args = ["-m", MODULE, "--model", model, "--num-epochs", "6", "--batch-size", "16", "--enable-early-stop",
+            "False"] + (["--num-hidden", "8", "--fanout", "[4, 4]"] if model == "rgcn" else ["--num-hidden", "8"])
+
+    def env(name: str) -> dict[str, str]:
+        return {"HYPERJOB_CHANNEL_TRAIN": str(data / graph), "HYPERJOB_METRICS_FILE": str(tmp_path / f"{name}.jsonl"),
+                "HYPERJOB_MODEL_DIR": str(tmp_path / name / "model"), "HYPERJOB_OUTPUT_DIR": str(tmp_path / name / "out"),
+                "HYPERJOB_CHECKPOINT_DIR": str(tmp_path / name / "checkpoints")}
+
+    whole = run(*args, cwd=tmp_path, env=env("whole"))
+    assert whole.returncode == 0, whole.stderr
+    assert (tmp_path / "whole" / "checkpoints" / "checkpoint.pt").is_file()
+    proc = subprocess.Popen([sys.executable, *args], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env={**os.environ, "OMP_NUM_THREADS": "1", **env("paused")})
+    first: list[str] = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        first.append(line)
+        if line.startswith("[epoch 2 "):
+            proc.send_signal(signal.SIGTERM)  # the checkpoint of epoch 2 is written before its line
+            break
+    first += proc.stdout.read().splitlines(keepends=True)
+    assert proc.wait(60) == -signal.SIGTERM
+    resumed = run(*args, cwd=tmp_path, env=env("paused"))
+    assert resumed.returncode == 0, resumed.stderr
+    done = int([line for line in first if line.startswith("[epoch ")][-1].split()[1])  # 2, or 3 if it raced on
+    assert f"resuming from {tmp_path / 'paused' / 'checkpoints' / 'checkpoint.pt'} after epoch {done}" in resumed.stdout
+    epochs = [int(line.split()[1]) for line in first + resumed.stdout.splitlines() if line.startswith("[epoch ")]
+    assert epochs == [1, 2, 3, 4, 5, 6][: len(epochs)] and len(epochs) == 6  # each epoch once, in order
+    paused, reference = _metrics(tmp_path / "paused.jsonl"), _metrics(tmp_path / "whole.jsonl")
+    assert [e["step"] for e in paused] == [e["step"] for e in reference] == [0, 1, 2, 3, 4, 5, 5]
+    for got, want in zip(paused, reference):
+        assert got["metrics"] == pytest.approx(want["metrics"], rel=1e-6, abs=1e-9)
+
+
+def test_a_checkpoint_of_other_hyperparameters_is_refused(data: Path, tmp_path: Path) -> None:
+    env = {"HYPERJOB_CHANNEL_TRAIN": str(data / "kg"), "HYPERJOB_CHECKPOINT_DIR": str(tmp_path / "checkpoints"),
+           "HYPERJOB_MODEL_DIR": str(tmp_path / "model"), "HYPERJOB_OUTPUT_DIR": str(tmp_path / "out")}
+    first = run("-m", MODULE, "--model", "transe", "--num-epochs", "2", "--num-hidden", "8", cwd=tmp_path, env=env)
+    assert first.returncode == 0, first.stderr
+    other = run("-m", MODULE, "--model", "transe", "--num-epochs", "2", "--num-hidden", "16", cwd=tmp_path, env=env)
+    assert other.returncode == 2
+    assert "is of another training run (its hyperparameters differ)" in other.stderr and "Traceback" not in other.stderr

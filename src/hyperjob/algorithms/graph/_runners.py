@@ -121,6 +121,19 @@ class _Base:
         for k, m in self.modules().items():
             m.load_state_dict(state[k])
 
+    def checkpoint_state(self) -> dict[str, Any]:
+        """What resuming needs besides the modules: the optimizers' state and the generator's (batch order,
+        neighbour and negative samples), so that a resumed run trains as the run it continues would have."""
+        return {"modules": self.state_dict(), "optimizers": [opt.state_dict() for opt in self.optimizers],
+                "generator": self.generator.get_state()}
+
+    def load_checkpoint_state(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`checkpoint_state`."""
+        self.load_state_dict(state["modules"])
+        for opt, saved in zip(self.optimizers, state["optimizers"]):
+            opt.load_state_dict(saved)
+        self.generator.set_state(state["generator"])
+
     def train_mode(self, on: bool) -> None:
         for m in self.modules().values():
             m.train(on)

@@ -17,8 +17,9 @@ Arguments (``--name value`` or ``--name=value``; ``_`` and ``-`` are the same in
   ``evaluate_every_pct``; ``--eval-frequency-value``: epochs or batches per evaluation (whole number >= 1,
   default 1), or the fraction of all training batches between evaluations (in (0, 1]).
 * ``--seed`` (default 0), ``--device`` (``cpu``, ``cuda``, ``auto``: default ``cpu``).
-* ``--train DIR``, ``--model-dir DIR``, ``--output-dir DIR``: override the channel and the environment's
-  ``HYPERJOB_MODEL_DIR``/``SM_MODEL_DIR`` and ``HYPERJOB_OUTPUT_DIR``/``SM_OUTPUT_DATA_DIR``.
+* ``--train DIR``, ``--model-dir DIR``, ``--output-dir DIR``, ``--checkpoint-dir DIR``: override the channel and
+  the environment's ``HYPERJOB_MODEL_DIR``/``SM_MODEL_DIR``, ``HYPERJOB_OUTPUT_DIR``/``SM_OUTPUT_DATA_DIR`` and
+  ``HYPERJOB_CHECKPOINT_DIR``/``SM_CHECKPOINT_DIR``.
 * every hyperparameter of :mod:`~hyperjob.algorithms.graph.hyperparameters` that applies to the model and task;
   any other is an error naming the model. Neptune's ``global-norm`` (rgcn) is accepted and ignored, with one
   ``warning: hyperparameter 'global-norm' ... is accepted and ignored: ...`` line in the log.
@@ -36,6 +37,14 @@ reported value as its objective (SageMaker's final metric), so the program ends 
 metric, at the last evaluation's step, with the saved (best) model's value: the tuning job's objective, its
 best training job and ``model.pt`` agree (``describe`` shows the value ``model.pt`` holds); ``predictions.csv`` and ``embeddings.pt`` for the test split (the validation split when the
 test split is empty) in the output dir.
+
+**Checkpoints and resume** (the pause/resume contract of docs/early-stopping.md, for hyperband's promotions):
+with a checkpoint folder, the program writes ``checkpoint.pt`` there after every epoch (the modules, the
+optimizers, the random generators, the evaluations so far and the best model), replacing the previous one, and
+with ``evaluate_every_epoch`` before that epoch's validation line, with SIGTERM held until both are out. At
+start it resumes from the folder's checkpoint (``resuming from ... after epoch N``): the epochs it holds are not
+trained again, and a resumed run reports what the uninterrupted run would have (same batches, same samples).
+A checkpoint of another model, task or hyperparameters is refused (use an empty folder).
 """
 
 from __future__ import annotations
@@ -49,6 +58,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
+from hyperjob.algorithms._checkpointing import save_atomic, sigterm_held
 from hyperjob.algorithms.graph.hyperparameters import (
     METRICS_BY_TASK,
     MODEL_TASKS,
@@ -63,8 +73,10 @@ EVAL_FREQUENCY_TYPES = ("evaluate_every_epoch", "evaluate_every_batch", "evaluat
 #: options of the program that are not model hyperparameters
 CONTROL_OPTIONS = (
     "model", "task", "task-type", "eval-metric", "topk", "eval-frequency-type", "eval-frequency-value", "seed",
-    "device", "train", "model-dir", "output-dir",
+    "device", "train", "model-dir", "output-dir", "checkpoint-dir",
 )
+#: the checkpoint file in the checkpoint folder
+CHECKPOINT = "checkpoint.pt"
 
 
 @dataclass
@@ -149,6 +161,7 @@ def train(
     output_dir: str | os.PathLike[str] | None = None,
     log: Callable[[str], None] = print,
     report: Callable[..., None] | None = None,
+    checkpoint_dir: str | os.PathLike[str] | None = None,
 ) -> TrainResult:
     """Train one graph model on a processed graph.
 
@@ -165,6 +178,8 @@ def train(
         output_dir: where the predictions and embeddings go (nothing written when None).
         log: receives every log line.
         report: called as ``report(step=..., **metrics)`` at every evaluation (default: ``hyperjob.report``).
+        checkpoint_dir: where ``checkpoint.pt`` is written after every epoch and resumed from (module docstring);
+            None: no checkpoints.
 
     Returns:
         A :class:`TrainResult`.
@@ -228,8 +243,12 @@ def train(
     odir = Path(output_dir) if output_dir is not None else None
 
     last_step = [0]
+    cdir = Path(checkpoint_dir) if checkpoint_dir is not None else None
+    identity = {"model": model, "task": task, "hyperparameters": hp, "seed": seed, "eval_metric": metric,
+                "eval_frequency": [freq_type, freq_value]}
 
-    def evaluate(step: int, batch_no: int, epoch_no: int) -> bool:
+    def evaluate(step: int, batch_no: int, epoch_no: int, checkpoint: bool = False) -> bool:
+        """Evaluate, keep the best model, then (``checkpoint``: after writing this epoch's checkpoint) report."""
         nonlocal best_state
         last_step[0] = step
         values = runner.evaluate(val_split)
@@ -237,15 +256,11 @@ def train(
         train_loss = sum(losses) / len(losses) if losses else float("nan")
         losses.clear()
         shown = {metric: value, **{n: v for n, v in values.items() if n != metric}, "train_loss": train_loss}
-        log(f"[epoch {epoch_no} batch {batch_no}] validation " + " ".join(f"{n}={v:.6f}" for n, v in shown.items()))
-        report(step=step, **shown)
         result.evaluations.append({"step": step, "batch": batch_no, "metrics": shown})
         stop = False
         if hp["enable-early-stop"] and len(history) >= window:
             avg = sum(history[-window:]) / window
             if M.is_better(metric, avg, value) or math.isnan(value):
-                log(f"early stop: validation {metric}={value:.6f} is worse than the average {avg:.6f} of the last "
-                    f"{window} evaluations")
                 stop = True
         history.append(value)
         if best_state is None or M.is_better(metric, value, result.best) or (math.isnan(result.best) and not math.isnan(value)):
@@ -254,13 +269,50 @@ def train(
             if mdir is not None:
                 _save_model(mdir, best_state, model, task, hp, metric, k, value, step,
                             {"seed": seed, "eval_frequency": {"type": freq_type, "value": freq_value}})
+        if checkpoint:
+            save_checkpoint(epoch_no, stop)
+        log(f"[epoch {epoch_no} batch {batch_no}] validation " + " ".join(f"{n}={v:.6f}" for n, v in shown.items()))
+        report(step=step, **shown)
+        if stop:
+            log(f"early stop: validation {metric}={value:.6f} is worse than the average {avg:.6f} of the last "
+                f"{window} evaluations")
         return stop
 
     batch_no = 0
     last_eval_batch = -1
     stopped = False
+
+    def save_checkpoint(epochs_done: int, stopping: bool = False) -> None:
+        """``stopping``: the program's early stopping ends training after this epoch (a resumed run ends too)."""
+        if cdir is None:
+            return
+        cdir.mkdir(parents=True, exist_ok=True)
+        save_atomic({
+            **identity, "epochs_done": epochs_done, "runner": runner.checkpoint_state(),
+            "torch_random": torch.get_rng_state(), "history": list(history), "best": result.best,
+            "best_step": result.best_step, "best_state": best_state, "evaluations": result.evaluations,
+            "batch_no": batch_no, "last_eval_batch": last_eval_batch, "last_step": last_step[0],
+            "stopped": stopped or stopping, "items": items, "step_time": step_time, "losses": list(losses),
+        }, cdir / CHECKPOINT)
+
+    start_epoch = 0
+    if cdir is not None and (cdir / CHECKPOINT).is_file():
+        state = _load_checkpoint(cdir / CHECKPOINT, identity)
+        runner.load_checkpoint_state(state["runner"])
+        torch.set_rng_state(state["torch_random"])
+        history[:] = state["history"]
+        result.best, result.best_step, best_state = state["best"], state["best_step"], state["best_state"]
+        result.evaluations = list(state["evaluations"])
+        batch_no, last_eval_batch, last_step[0] = state["batch_no"], state["last_eval_batch"], state["last_step"]
+        stopped, items, step_time = state["stopped"], state["items"], state["step_time"]
+        losses[:] = state["losses"]
+        start_epoch = state["epochs_done"]
+        result.epochs = float(start_epoch)
+        log(f"resuming from {cdir / CHECKPOINT} after epoch {start_epoch} ({start_epoch} epochs done)")
     batches = first_batches
-    for epoch in range(epochs):
+    for epoch in range(start_epoch, epochs):
+        if stopped:
+            break
         if epoch:
             batches = runner.batches()
         for i, b in enumerate(batches):
@@ -279,9 +331,12 @@ def train(
             break
         if freq_type == "evaluate_every_epoch" and (epoch + 1) % int(freq_value) == 0:
             last_eval_batch = batch_no
-            if evaluate(epoch, batch_no, epoch + 1):
-                stopped = True
-                break
+            with sigterm_held():  # the checkpoint and the epoch's line go together (module docstring)
+                if evaluate(epoch, batch_no, epoch + 1, checkpoint=True):
+                    stopped = True
+                    break
+        else:
+            save_checkpoint(epoch + 1)
     if not stopped and last_eval_batch != batch_no:
         evaluate(epochs - 1, batch_no, epochs)
     result.stopped_early = stopped
@@ -307,6 +362,37 @@ def train(
     log(f"best validation {metric}={result.best:.6f} at step {result.best_step}; {result.batches} batches, "
         f"{result.items_per_s:.1f} items/s")
     return result
+
+
+def _load_checkpoint(path: Path, identity: Mapping[str, Any]) -> dict[str, Any]:
+    """The checkpoint at ``path``, if it belongs to this training run (same model, task, hyperparameters, seed,
+    metric and evaluation frequency).
+
+    Raises:
+        SpecError: it cannot be read, holds more than tensors and plain data, or belongs to another run.
+    """
+    import pickle
+
+    import torch
+
+    try:  # weights only: a crafted pickle in a user-set folder must not run code
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, OSError, EOFError) as exc:
+        raise SpecError(
+            f"the checkpoint {str(path)!r} cannot be loaded ({str(exc).splitlines()[0] if str(exc) else exc!r}). "
+            "Delete it or use an empty checkpoint directory.", path="checkpoint_dir",
+        ) from None
+    changed = [key for key, value in identity.items() if _plain(state.get(key)) != _plain(value)]
+    if changed:
+        raise SpecError(
+            f"the checkpoint {str(path)!r} is of another training run (its {', '.join(changed)} differ). Use an "
+            "empty checkpoint directory, or the same model and hyperparameters.", path="checkpoint_dir",
+        )
+    return state
+
+
+def _plain(value: Any) -> Any:
+    return json.loads(json.dumps(value, sort_keys=True, default=str))
 
 
 def _save_model(directory: Path, state: dict[str, Any], model: str, task: str, hp: dict[str, Any], metric: str,
@@ -409,6 +495,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             device=device,
             model_dir=_env_dir(options.get("model-dir"), ("HYPERJOB_MODEL_DIR", "SM_MODEL_DIR"), "model"),
             output_dir=_env_dir(options.get("output-dir"), ("HYPERJOB_OUTPUT_DIR", "SM_OUTPUT_DATA_DIR"), "output"),
+            checkpoint_dir=_env_dir(options.get("checkpoint-dir"), ("HYPERJOB_CHECKPOINT_DIR", "SM_CHECKPOINT_DIR"),
+                                    None),
             log=lambda line: print(line, flush=True),
         )
     except HyperjobError as exc:

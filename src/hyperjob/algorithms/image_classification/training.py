@@ -7,12 +7,10 @@ epochs, log lines, ``hyperjob.report``, checkpoints, resume and the final model.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import pickle
 import random
-import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +19,7 @@ from typing import Any, Callable, Iterable, Iterator
 import torch
 from torch import nn
 
+from hyperjob.algorithms._checkpointing import save_atomic, sigterm_held
 from hyperjob.algorithms.image_classification.data import DataSet, ImageDataError, ImageDataset, load_channel
 from hyperjob.algorithms.image_classification.hyperparameters import ImageClassificationHyperparameters, notes
 from hyperjob.algorithms.image_classification.models import build_resnet
@@ -397,27 +396,8 @@ def _default_report() -> Callable[..., None]:
     return lambda step=None, **metrics: None
 
 
-@contextlib.contextmanager
-def _sigterm_held() -> Iterator[None]:
-    """Hold SIGTERM (it is delivered when the block ends) where the platform allows it."""
-    held = hasattr(signal, "pthread_sigmask")
-    if held:
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
-    try:
-        yield
-    finally:
-        if held:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
-
-
 def _checkpoints(directory: Path) -> list[Path]:
     return sorted(directory.glob("checkpoint-epoch-*.pt"))
-
-
-def _save_atomic(obj: Any, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
 
 
 _SHAPE_KEYS = ("num_classes", "num_layers", "image_shape", "multi_label", "base_channels")
@@ -538,7 +518,7 @@ def train(hp: ImageClassificationHyperparameters, paths: Paths,
         # the checkpoint before the epoch's lines, and no SIGTERM between them: a tuning job that pauses this
         # training job at a rung (hyperband's promotions) stops it right after the lines, and its resume goes on
         # after this epoch (docs/early-stopping.md, the pause/resume contract)
-        with _sigterm_held():
+        with sigterm_held():
             if checkpoint_dir is not None:
                 if hp.checkpoint_frequency is not None:
                     save = (epoch + 1) % hp.checkpoint_frequency == 0
@@ -579,7 +559,7 @@ def _save_checkpoint(directory: Path, epoch: int, trainer: Trainer, stopper: Ear
         "hyperparameters": hp.to_json(),
         "class_names": list(class_names),
     }
-    _save_atomic(state, path)
+    save_atomic(state, path)
     if not keep_others:
         for old in _checkpoints(directory):
             if old != path:
@@ -590,7 +570,7 @@ def _save_model(directory: Path, trainer: Trainer, hp: ImageClassificationHyperp
                 class_names: tuple[str, ...], epochs_done: int, result: TrainingResult) -> None:
     """``model.pt`` (the state dict), ``hyperparameters.json``, ``classes.json`` and ``model-info.json``."""
     directory.mkdir(parents=True, exist_ok=True)
-    _save_atomic(trainer.model.state_dict(), directory / "model.pt")
+    save_atomic(trainer.model.state_dict(), directory / "model.pt")
     (directory / "hyperparameters.json").write_text(json.dumps(hp.to_json(), indent=2) + "\n")
     (directory / "classes.json").write_text(json.dumps(list(class_names), indent=2) + "\n")
     info = {
