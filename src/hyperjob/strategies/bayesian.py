@@ -63,7 +63,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import replace
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -106,6 +106,30 @@ def _positive_int(name: str, value: Any, example: int) -> int:
             path=f"strategy.settings.{name}",
         )
     return int(value)
+
+
+def _check_cost_metric(value: Any) -> None:
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise SpecError(
+            f"cost_metric must be the name of a metric (e.g. train_time_s), got {value!r}.",
+            path="strategy.settings.cost_metric",
+        )
+
+
+def check_settings(settings: Mapping[str, Any]) -> None:
+    """The values of the Bayesian strategy's settings (``strategy.settings``), as its constructor checks them:
+    the spec refuses a bad one before anything runs, and without torch installed.
+
+    Raises:
+        SpecError: at ``strategy.settings.<name>``.
+    """
+    if settings.get("n_initial") is not None:
+        _positive_int("n_initial", settings["n_initial"], 8)
+    if settings.get("num_threads") is not None:
+        _positive_int("num_threads", settings["num_threads"], 1)
+    _check_cost_metric(settings.get("cost_metric"))
+    if "multifidelity" in settings:
+        _check_multifidelity(settings["multifidelity"])
 
 
 def _check_multifidelity(value: Any) -> str:
@@ -184,11 +208,7 @@ class BayesianStrategy(LedgerViews, BaseStrategy):
         self._losses: list[float] = []
         self._base: Any = None  # (model, X, y, best_f) of the current data
         # several objectives, outcome constraints, a cost metric (``_bo_outcomes.py``, docs/objectives.md)
-        if cost_metric is not None and (not isinstance(cost_metric, str) or not cost_metric.strip()):
-            raise SpecError(
-                f"cost_metric must be the name of a metric (e.g. train_time_s), got {cost_metric!r}.",
-                path="strategy.settings.cost_metric",
-            )
+        _check_cost_metric(cost_metric)
         #: the metric whose value is a training job's cost: suggestions maximize improvement per unit of cost
         self.cost_metric: str | None = cost_metric
         self._outcomes: Outcomes | None = outcomes if outcomes is not None and not outcomes.plain else None
@@ -562,4 +582,4 @@ def _model_subset(losses: np.ndarray, size: int) -> np.ndarray:
     return np.array(sorted(chosen | set(spread.tolist())), dtype=int)
 
 
-__all__ = ["BayesianStrategy", "default_n_initial"]
+__all__ = ["BayesianStrategy", "check_settings", "default_n_initial"]

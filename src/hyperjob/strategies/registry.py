@@ -235,11 +235,17 @@ def _hyperband_settings(space: SearchSpace, settings: Mapping[str, Any]) -> Any:
     return ladder
 
 
+def _bayesian_settings(space: SearchSpace, settings: Mapping[str, Any]) -> None:
+    from hyperjob.strategies.bayesian import check_settings  # numpy only: no torch needed to check a spec
+
+    check_settings(settings)
+
+
 _BUILT_IN = (
     StrategyEntry("random", "hyperjob.strategies.random", "RandomStrategy"),
     StrategyEntry("grid", "hyperjob.strategies.grid", "GridStrategy", budget=_grid_budget),
     StrategyEntry("bayesian", "hyperjob.strategies.bayesian", "BayesianStrategy",
-                  requires=("torch", "botorch", "gpytorch"), extra="bo"),
+                  requires=("torch", "botorch", "gpytorch"), extra="bo", check_settings=_bayesian_settings),
     StrategyEntry("hyperband", "hyperjob.strategies.hyperband", "HyperbandStrategy", stops_training_jobs=True,
                   check_settings=_hyperband_settings, several_objectives=False),
 )

@@ -146,6 +146,17 @@ def test_bayesian_by_name_and_its_settings() -> None:
         ("hyperband", StrategyInputs(LR, {"reduction_factor": 1}, 5), "strategy.settings.reduction_factor",
          "reduction_factor must be a whole number >= 2, got 1"),
         ("hyperband", StrategyInputs(LR, {"model": "tpe"}, 5), "strategy.settings.model", "model must be one of"),
+        ("hyperband", StrategyInputs(LR, {"random_fraction": 1.5}, 5), "strategy.settings.random_fraction",
+         "random_fraction must be a number in [0, 1), got 1.5"),
+        # the bayesian strategy's values are checked with the spec, before anything runs (no torch needed)
+        ("bayesian", StrategyInputs(LR, {"n_initial": 0}, 5), "strategy.settings.n_initial",
+         "n_initial must be a positive integer, got 0"),
+        ("bayesian", StrategyInputs(LR, {"num_threads": "2"}, 5), "strategy.settings.num_threads",
+         "num_threads must be a positive integer, got '2'"),
+        ("bayesian", StrategyInputs(LR, {"cost_metric": " "}, 5), "strategy.settings.cost_metric",
+         "cost_metric must be the name of a metric"),
+        ("bayesian", StrategyInputs(LR, {"multifidelity": "yes"}, 5), "strategy.settings.multifidelity",
+         "multifidelity must be auto or off, got 'yes'"),
     ],
 )
 def test_each_entry_refuses_what_it_should(name: str, inputs: StrategyInputs, path: str, message: str) -> None:
