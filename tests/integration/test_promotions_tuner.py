@@ -29,19 +29,22 @@ def _ledger(path: Path) -> list[list[str]]:
     return [line.split() for line in path.read_text().splitlines()]
 
 
-def _tune(tmp_path: Path, name: str, *, max_jobs: int, ledger: Path, sleep: float = 0.0, **kw):
+def _tune(tmp_path: Path, name: str, *, max_jobs: int, ledger: Path, sleep: float = 0.0, model: str = "random",
+          **kw):
     return hyperjob.tune(
         [sys.executable, PROGRAM], SPACE, objective="loss", max_jobs=max_jobs, max_parallel_jobs=2,
         strategy="hyperband", strategy_settings={"min_resource": 1, "max_resource": MAX, "promotions": True,
-                                                 "model": "random"},
+                                                 "model": model, "n_initial": 3},
         metric_definitions=LOSS, static={"epochs": MAX, "ledger": str(ledger), "sleep": sleep}, seed=3,
         output_dir=tmp_path / "runs", name=name, store=str(tmp_path / "hj.db"), **kw,
     )
 
 
-def test_paused_jobs_resume_from_their_checkpoints_and_no_epoch_is_trained_twice(tmp_path):
+@pytest.mark.parametrize("model", ["random", "multifidelity"])
+def test_paused_jobs_resume_from_their_checkpoints_and_no_epoch_is_trained_twice(tmp_path, model):
+    """With model multifidelity, configurations 4 to 9 come from the model of the rungs' values (n_initial 3)."""
     ledger = tmp_path / "ledger.txt"
-    result = _tune(tmp_path, "asha", max_jobs=9, ledger=ledger, sleep=0.05)
+    result = _tune(tmp_path, "asha", max_jobs=9, ledger=ledger, sleep=0.05, model=model)
     _check_paused_and_resumed(result, ledger)
 
 
@@ -79,9 +82,13 @@ def _check_paused_and_resumed(result, ledger: Path) -> None:
             assert [m.step for m in losses] == [n - 1 for n in trained] == list(range(len(trained)))
             assert [m.value for m in losses] == pytest.approx([_loss(record.config["x"], n) for n in trained],
                                                              abs=1e-5)
-            assert record.extra.get("segment") == len(froms) - 1
+            # each resume is a segment, promoted once; a segment may end before the program starts: a job whose
+            # process trained on past its pause until the SIGTERM landed (a loaded machine) can be paused again
+            # at once at the next rung by the values it had reported beyond the pause (it trains nothing there)
+            segments = record.extra.get("segment")
+            assert len(froms) - 1 <= segments
             kinds = [d.decision.rule + ":" + d.decision.action.value for d in store.get_decisions(name)]
-            assert kinds.count("promotion:continue") == len(froms) - 1
+            assert kinds.count("promotion:continue") == segments
         # the jobs that reached max_resource completed with their value there; the others are paused (Stopped)
         done = [r for r in records.values() if r.status is TrainingJobStatus.COMPLETED]
         assert done and all(sum(1 for (job, _n) in epochs if job == r.id) == MAX for r in done)
