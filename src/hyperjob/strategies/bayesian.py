@@ -393,9 +393,11 @@ class BayesianStrategy(LedgerViews, BaseStrategy):
         curve, given = self._curves[key], self._mf_given.setdefault(key, set())
         levels = self._mf.levels
         final = curve["final"]
-        for level in levels:
-            if level in given:
-                continue
+        todo = [level for level in levels if level not in given]
+        last = curve["values"][-1][0] if curve["values"] else 0
+        if not todo or (final is None and last < todo[0]):
+            return  # no new level reached (most values): no scan of the curve
+        for level in todo:
             if level == levels[-1] and final is not None and (final[0] is None or final[0] >= level):
                 value = final[1]
             else:

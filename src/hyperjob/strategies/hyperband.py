@@ -301,14 +301,9 @@ class HyperbandStrategy(LedgerViews, BaseStrategy):
 
     # -- internals -------------------------------------------------------------------------------------------
     def _random_turn(self) -> bool:
-        """Whether the next new configuration is drawn at random although a model could be used
+        """Whether this new configuration is drawn at random although a model could be used
         (``random_fraction``; a seeded draw per suggestion)."""
-        if self.random_fraction <= 0.0 or not (self._models or self._mf is not None):
-            return False
-        if self._mf is not None:
-            if self._reached[self.levels[0]] < self.n_initial:
-                return False
-        elif self._model_level() is None:
+        if self.random_fraction <= 0.0:
             return False
         import numpy as np
 
@@ -324,15 +319,17 @@ class HyperbandStrategy(LedgerViews, BaseStrategy):
         """From the model (the multi-fidelity one once ``n_initial`` training jobs reached the lowest level, or
         the highest level's with enough values), unless it is a random turn or the model has nothing unknown;
         else from the random strategy. The sources that did not choose it count it as suggested."""
-        if not self._random_turn():
-            if self._mf is not None and self._reached[self.levels[0]] >= self.n_initial:
+        use_mf = self._mf is not None and self._reached[self.levels[0]] >= self.n_initial
+        level = self._model_level() if self._mf is None else None
+        if (use_mf or level is not None) and not self._random_turn():
+            if use_mf:
                 pending = [c for c in self._ledger.pending_configs if self.space.contains(c)]
                 config = self._mf.suggest(pending, self._ledger.is_known, self._ledger.canonical,
                                           len(self._ledger.known))
                 if config is not None:
                     self._random.add_suggested(config)
                     return config
-            elif self._mf is None and (level := self._model_level()) is not None:
+            else:
                 got = self._models[level].suggest(1)
                 if got:
                     self._random.add_suggested(got[0])
